@@ -1,0 +1,1 @@
+"""The math core: paths, exact marginal fields, couplings, training. No Qt here."""

@@ -1,0 +1,248 @@
+"""The exact marginal path of an empirical data set: a Gaussian mixture.
+
+With data z_1..z_N and a standard Gaussian source, p_t(x) = (1/N) sum_i N(x; alpha_t z_i,
+beta_t^2 I), the posterior p(z_i | x, t) is a softmax of those log-densities, and the marginal
+field u_t(x) = sum_i p(z_i | x, t) u_t(x | z_i). Because u_t(x|z) is affine in z, this equals
+the conditional field at the posterior mean E[z | x, t] -- one matrix product per chunk.
+
+With a drawn (empirical) source s_1..s_M and sigma_min > 0, each pair (z_i, s_j) is a
+component: x_t = alpha_t z_i + b_t s_j + sigma_min eps, so the mixture has N M components
+of width sigma_min and the pair-conditional field is d_alpha z_i + d_b s_j.
+
+Rows are done in chunks of at most CHUNK_ELEMENTS exponents (cache-sized, so memory stays
+bounded for any grid and data size). Near t = 1 (tiny width) the fast expanded form would
+round badly, and far from all data every component can underflow: those rows are redone
+with direct differences and a max-shifted softmax.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from flowviz.core.paths import GaussianPath, _rows
+
+CHUNK_ELEMENTS = 1 << 19
+MIN_LOG_MASS = -46.0
+#: Exponents are clamped here before exp: below it float32 exp leaves the normal range and
+#: runs many times slower, and such terms weigh < 1e-16 of the mass that MIN_LOG_MASS keeps.
+EXP_FLOOR = -87.0
+
+
+@dataclass(frozen=True)
+class MarginalField:
+    """Marginal field and log-density at m points: velocity (m, 2), log_density (m,)."""
+
+    velocity: torch.Tensor
+    log_density: torch.Tensor
+
+
+@dataclass(frozen=True)
+class _Coeffs:
+    """Per-row mixture coefficients: mean = a z + c s, std w; rates da, dc, dw. Each (r,)."""
+
+    a: torch.Tensor
+    c: torch.Tensor
+    w: torch.Tensor
+    da: torch.Tensor
+    dc: torch.Tensor
+    dw: torch.Tensor
+
+
+def _coeffs(path: GaussianPath, t: torch.Tensor, empirical_source: bool) -> _Coeffs:
+    s = path.field_schedule(t)
+    if not empirical_source:
+        zero = torch.zeros_like(s.alpha)
+        return _Coeffs(s.alpha, zero, s.beta, s.d_alpha, zero, s.d_beta)
+    sig = path.sigma_min
+    if sig <= 0:
+        raise ValueError("a drawn source distribution needs sigma_min > 0")
+    b = (s.beta - sig) / (1.0 - sig)
+    db = s.d_beta / (1.0 - sig)
+    return _Coeffs(s.alpha, b, torch.full_like(b, sig), s.d_alpha, db, torch.zeros_like(b))
+
+
+def _components(data: torch.Tensor, source: torch.Tensor | None):
+    """Flattened components: data part Zp (P, 2) and source part Sp (P, 2) or None,
+    P = N * M with a drawn source, else N."""
+    if source is None:
+        return data, None
+    s = source.to(device=data.device, dtype=data.dtype)
+    n, m = data.shape[0], s.shape[0]
+    return data.repeat_interleave(m, dim=0), s.repeat(n, 1)
+
+
+def _check(x: torch.Tensor, data: torch.Tensor, source: torch.Tensor | None) -> None:
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"x must have shape (m, 2), got {tuple(x.shape)}")
+    if data.ndim != 2 or data.shape[1] != 2 or data.shape[0] == 0:
+        raise ValueError(f"data must have shape (N, 2) with N >= 1, got {tuple(data.shape)}")
+    if source is not None and (source.ndim != 2 or source.shape[1] != 2 or not len(source)):
+        raise ValueError(f"source must have shape (M, 2) with M >= 1, got {tuple(source.shape)}")
+
+
+def _chunks(m: int, p: int):
+    step = max(1, CHUNK_ELEMENTS // max(p, 1))
+    for lo in range(0, m, step):
+        yield slice(lo, min(m, lo + step))
+
+
+class _Mixture:
+    """The components of one evaluation, with the augmented matrices of the fast path.
+
+    -|x - a z - c s|^2 / (2 w^2) is one matrix product of a per-row vector
+    [a x, c x, -|x|^2/2, -a^2/2, -a c, -c^2/2] / w^2 with a per-component one
+    [z, s, 1, |z|^2, z.s, |s|^2], and exp of it times [z, s, 1] gives every posterior
+    moment in a second product: two GEMMs and one exp, no (m, P, 2) temporaries.
+    """
+
+    def __init__(self, data, source, dtype, device):
+        zp, sp = _components(data.to(device=device, dtype=dtype), source)
+        self.zp, self.sp = zp, sp
+        cols = [zp] if sp is None else [zp, sp]
+        ones = torch.ones_like(zp[:, :1])
+        quad = [(zp * zp).sum(1, keepdim=True)]
+        if sp is not None:
+            quad += [(zp * sp).sum(1, keepdim=True), (sp * sp).sum(1, keepdim=True)]
+        self.aug_t = torch.cat([*cols, ones, *quad], 1).T.contiguous()
+        self.moments = torch.cat([*cols, ones], 1)
+        r = zp.norm(dim=1).max()
+        self.radius_z = float(r)
+        self.radius_s = 0.0 if sp is None else float(sp.norm(dim=1).max())
+
+    @property
+    def size(self) -> int:
+        return self.zp.shape[0]
+
+    def fast_rows(self, x, k):
+        """Rows whose float32 expansion error (~eps (|x| + |a z| + |c s|)^2 / w^2 in the
+        exponent) stays below 1e-3: there the fast path is as good as the direct one."""
+        reach = x.norm(dim=1) + k.a.abs() * self.radius_z + k.c.abs() * self.radius_s
+        err = torch.finfo(x.dtype).eps * reach * reach / (k.w * k.w)
+        return err <= 1e-3
+
+    def fast(self, x, k):
+        """(log-sum-exp of the exponents, posterior moments [E z, E s]) for rows of x."""
+        inv = 1.0 / (k.w * k.w)
+        rows = [k.a[:, None] * x * inv[:, None]]
+        if self.sp is not None:
+            rows.append(k.c[:, None] * x * inv[:, None])
+        quad = [-0.5 * (x * x).sum(1) * inv, -0.5 * k.a * k.a * inv]
+        if self.sp is not None:
+            quad += [-k.a * k.c * inv, -0.5 * k.c * k.c * inv]
+        aug = torch.cat([*rows, torch.stack(quad, 1)], 1)
+        e = (aug @ self.aug_t).clamp_min_(EXP_FLOOR).exp_()
+        mom = e @ self.moments
+        mass = mom[:, -1]
+        return torch.log(mass), mom[:, :-1] / mass[:, None]
+
+    def exponents(self, x, k):
+        """Direct exponents -|x - a z - c s|^2 / (2 w^2): (r, P). Differences, not the
+        expansion, so the relative error stays at rounding level even for tiny w."""
+        mean_x = k.a[:, None] * self.zp[:, 0]
+        mean_y = k.a[:, None] * self.zp[:, 1]
+        if self.sp is not None:
+            mean_x = mean_x + k.c[:, None] * self.sp[:, 0]
+            mean_y = mean_y + k.c[:, None] * self.sp[:, 1]
+        d2 = mean_x.sub_(x[:, :1]).square_().add_(mean_y.sub_(x[:, 1:]).square_())
+        return d2.mul_((-0.5 / (k.w * k.w))[:, None])
+
+    def stable(self, x, k):
+        logits = self.exponents(x, k)
+        top = logits.max(1, keepdim=True).values
+        e = logits.sub_(top).clamp_min_(EXP_FLOOR).exp_()
+        mom = e @ self.moments
+        mass = mom[:, -1]
+        return top[:, 0] + torch.log(mass), mom[:, :-1] / mass[:, None]
+
+
+def _split(k: _Coeffs, sl) -> _Coeffs:
+    return _Coeffs(*(getattr(k, f)[sl] for f in _Coeffs.__dataclass_fields__))
+
+
+def _evaluate(x, t, data, path, source):
+    """Log-density (m,) and marginal velocity (m, 2) at the rows of x."""
+    _check(x, data, source)
+    mix = _Mixture(data, source, x.dtype, x.device)
+    k_all = _coeffs(path, _rows(t, x), source is not None)
+    fast = mix.fast_rows(x, k_all)
+    m = x.shape[0]
+    lse = torch.empty(m, dtype=x.dtype, device=x.device)
+    width = 2 if source is None else 4
+    mom = torch.empty(m, width, dtype=x.dtype, device=x.device)
+    for sl in _chunks(m, mix.size * width):
+        lse[sl], mom[sl] = mix.fast(x[sl], _split(k_all, sl))
+    # Rows whose exponent rounding is too coarse, or whose components (nearly) all
+    # underflowed: below MIN_LOG_MASS the largest terms sit near the subnormal range.
+    redo = (~fast) | ~(lse > MIN_LOG_MASS)
+    idx = redo.nonzero().flatten()
+    for sl in _chunks(len(idx), mix.size):
+        i = idx[sl]
+        lse[i], mom[i] = mix.stable(x[i], _split(k_all, i))
+    ez = mom[:, :2]
+    es = mom[:, 2:] if source is not None else torch.zeros_like(ez)
+    k = k_all
+    mean = k.a[:, None] * ez + k.c[:, None] * es
+    rate = k.da[:, None] * ez + k.dc[:, None] * es
+    vel = rate + (k.dw / k.w)[:, None] * (x - mean)
+    log_p = lse - math.log(mix.size) - torch.log(2 * math.pi * k.w * k.w)
+    return vel, log_p
+
+
+def velocity(
+    *,
+    x: torch.Tensor,
+    t: torch.Tensor | float,
+    data: torch.Tensor,
+    path: GaussianPath,
+    source: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Exact marginal field u_t(x). x (m, 2), t float or (m,), data (N, 2), source (M, 2) or
+    None for N(0, I) -> (m, 2) in x's dtype."""
+    return _evaluate(x, t, data, path, source)[0]
+
+
+def log_density(
+    *,
+    x: torch.Tensor,
+    t: torch.Tensor | float,
+    data: torch.Tensor,
+    path: GaussianPath,
+    source: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """log p_t(x) of the marginal mixture. x (m, 2), t float or (m,) -> (m,)."""
+    return _evaluate(x, t, data, path, source)[1]
+
+
+def field(
+    *,
+    x: torch.Tensor,
+    t: torch.Tensor | float,
+    data: torch.Tensor,
+    path: GaussianPath,
+    source: torch.Tensor | None = None,
+) -> MarginalField:
+    """Velocity and log-density in one pass (the views need both)."""
+    v, lp = _evaluate(x, t, data, path, source)
+    return MarginalField(velocity=v, log_density=lp)
+
+
+def posterior(
+    *,
+    x: torch.Tensor,
+    t: torch.Tensor | float,
+    data: torch.Tensor,
+    path: GaussianPath,
+    source: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """p(z_i | x, t): (m, N), rows sum to 1 (with a drawn source, summed over source points).
+    Allocates m x N x M: meant for a probe or a batch, not a whole grid."""
+    _check(x, data, source)
+    mix = _Mixture(data, source, x.dtype, x.device)
+    k = _coeffs(path, _rows(t, x), source is not None)
+    w = torch.softmax(mix.exponents(x, k), 1)
+    if source is not None:
+        w = w.reshape(x.shape[0], data.shape[0], source.shape[0]).sum(-1)
+    return w.to(x.dtype)

@@ -1,0 +1,1 @@
+"""The desktop app: windows, panels, the drawing canvas and the worker threads."""

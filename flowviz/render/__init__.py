@@ -1,0 +1,1 @@
+"""Scene items fed from frame data: pyqtgraph, no windows, no widgets."""

@@ -1,0 +1,363 @@
+"""Frame data for the views and the exporter: grids, arrows, streamlines, particles.
+
+Everything here is numpy in, numpy out (float32), so a frame computed in a worker thread
+can be handed to the screen or to a video writer unchanged. Torch is only touched inside
+the velocity callables that wrap the core (ExactMarginal, conditional fields).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from flowviz.core import marginal, solvers
+from flowviz.core.paths import GaussianPath
+
+#: The square [-LIM, LIM]^2 every view shows and every grid covers (presets fit in ±3).
+LIM = 3.6
+HUES = 12
+
+FieldFn = Callable[[np.ndarray, float], np.ndarray]
+HeatFn = Callable[[np.ndarray, float], np.ndarray]
+
+
+def grid(res: int, lim: float = LIM) -> np.ndarray:
+    """res x res cell centres of [-lim, lim]^2, row-major (y outer, x inner): (res*res, 2).
+    Reshaped to (res, res) the values are an image indexed [iy, ix]."""
+    c = ((np.arange(res, dtype=np.float32) + 0.5) / res * 2.0 - 1.0) * lim
+    gx, gy = np.meshgrid(c, c, indexing="xy")
+    return np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+
+
+# ---------------------------------------------------------------- fields as numpy callables
+
+
+class ExactMarginal:
+    """The exact marginal of a frozen point set: velocity u_t(x) and density p_t(x).
+
+    Holds its own tensor copies, so it may be called from a worker thread while the user
+    edits the data. The last (x, t) is memoised: a frame asks for velocity and density on
+    the same grid, and marginal.field computes both in one pass.
+    """
+
+    def __init__(self, *, data: np.ndarray, path: GaussianPath, source: np.ndarray | None):
+        self.data = torch.from_numpy(np.array(data, dtype=np.float32))
+        self.source = None if source is None else torch.from_numpy(np.array(source, np.float32))
+        self.path = path
+        self._memo: tuple | None = None
+
+    def _field(self, x: np.ndarray, t: float):
+        key = (x.ctypes.data, x.shape, float(t))
+        if self._memo is None or self._memo[0] != key:
+            f = marginal.field(
+                x=torch.from_numpy(np.ascontiguousarray(x, np.float32)),
+                t=float(t),
+                data=self.data,
+                path=self.path,
+                source=self.source,
+            )
+            self._memo = (key, f.velocity.numpy(), f.log_density.numpy())
+        return self._memo[1], self._memo[2]
+
+    def velocity(self, x: np.ndarray, t: float) -> np.ndarray:
+        """u_t(x): x (m, 2) -> (m, 2)."""
+        return self._field(x, t)[0]
+
+    def density(self, x: np.ndarray, t: float) -> np.ndarray:
+        """p_t(x): x (m, 2) -> (m,)."""
+        return np.exp(self._field(x, t)[1])
+
+    def posterior(self, x: np.ndarray, t: float) -> np.ndarray:
+        """p(z_i | x, t): x (m, 2) -> (m, N). For a probe (m small)."""
+        w = marginal.posterior(
+            x=torch.from_numpy(np.ascontiguousarray(x, np.float32)),
+            t=float(t),
+            data=self.data,
+            path=self.path,
+            source=self.source,
+        )
+        return w.numpy()
+
+
+def conditional(*, z: np.ndarray, path: GaussianPath, source: np.ndarray | None) -> ExactMarginal:
+    """p_t(x|z) and u_t(x|z) for one data point z (2,): the marginal of the one-point set {z}
+    (with a Gaussian source this is exactly path.conditional_velocity)."""
+    return ExactMarginal(data=np.asarray(z, np.float32).reshape(1, 2), path=path, source=source)
+
+
+def conditional_particles(
+    *, z: np.ndarray, path: GaussianPath, eps: np.ndarray, start: np.ndarray | None, t: float
+) -> np.ndarray:
+    """x_t = alpha_t z + b_t s + sigma_min eps for conditional particles: straight lines for
+    CondOT. eps (n, 2) noise; start (n, 2) drawn-source points s, or None for a Gaussian
+    source (then x_t = alpha_t z + beta_t eps). -> (n, 2)."""
+    s = path.schedule(float(t))
+    alpha, beta = float(s.alpha), float(s.beta)
+    z = np.asarray(z, np.float32).reshape(1, 2)
+    if start is None:
+        return (alpha * z + beta * eps).astype(np.float32)
+    sig = path.sigma_min
+    b = (beta - sig) / (1.0 - sig)
+    return (alpha * z + b * start + sig * eps).astype(np.float32)
+
+
+def gaussian_rings(*, z: np.ndarray, path: GaussianPath, t: float, k: int = 96) -> np.ndarray:
+    """Mean alpha_t z and 1- and 2-sigma circles of p_t(x|z) = N(alpha_t z, beta_t^2 I):
+    (2 (k + 1), 2) with a NaN row between the circles (one 'finite'-connected curve)."""
+    s = path.schedule(float(t))
+    centre = float(s.alpha) * np.asarray(z, np.float32)
+    a = np.linspace(0, 2 * math.pi, k, dtype=np.float32)
+    unit = np.stack([np.cos(a), np.sin(a)], 1)
+    gap = np.full((1, 2), np.nan, np.float32)
+    beta = float(s.beta)
+    return np.concatenate([centre + beta * unit, gap, centre + 2 * beta * unit, gap])
+
+
+# ---------------------------------------------------------------- field frames
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """What a field frame contains: arrow grid resolution, heatmap resolution, streamlines."""
+
+    arrow_res: int = 21
+    heat_res: int = 72
+    heat: str = "density"  # "density" (the view's heat function), "speed", or "off"
+    streamlines: bool = False
+    lim: float = LIM
+
+
+@dataclass(frozen=True)
+class FieldFrame:
+    """One time step of a field view. tails/vectors (m, 2): the field on the arrow grid;
+    heat (r, r) float32 in [0, 1] or None; lines (k, 2) streamline polyline with NaN breaks."""
+
+    t: float
+    tails: np.ndarray
+    vectors: np.ndarray
+    heat: np.ndarray | None
+    lines: np.ndarray | None
+
+
+def field_frame(
+    *, field_fn: FieldFn, heat_fn: HeatFn | None, t: float, spec: FrameSpec
+) -> FieldFrame:
+    """Evaluate a field (and its heat layer) for one frame; pure, runs in a worker."""
+    tails = grid(spec.arrow_res, spec.lim)
+    vectors = np.asarray(field_fn(tails, t), np.float32)
+    heat = lines = None
+    fine = grid(spec.heat_res, spec.lim) if spec.heat != "off" or spec.streamlines else None
+    v_fine = None
+    if spec.heat == "speed" or spec.streamlines:
+        v_fine = np.asarray(field_fn(fine, t), np.float32)
+    if spec.heat == "speed":
+        heat = normalise(np.linalg.norm(v_fine, axis=1), spec.heat_res, gamma=1.0)
+    elif spec.heat == "density" and heat_fn is not None:
+        heat = normalise(np.asarray(heat_fn(fine, t)), spec.heat_res, gamma=0.5)
+    if spec.streamlines:
+        lines = streamlines(v_fine.reshape(spec.heat_res, spec.heat_res, 2), lim=spec.lim)
+    return FieldFrame(t=float(t), tails=tails, vectors=vectors, heat=heat, lines=lines)
+
+
+def normalise(values: np.ndarray, res: int, *, gamma: float) -> np.ndarray:
+    """(res*res,) non-negative values -> (res, res) float32 image in [0, 1]; gamma < 1 lifts
+    the faint tails of a peaked density so the whole path stays visible."""
+    v = np.nan_to_num(np.abs(values.astype(np.float64)), nan=0.0, posinf=0.0)
+    top = v.max()
+    img = (v / top) ** gamma if top > 0 else v
+    return np.ascontiguousarray(img.reshape(res, res), dtype=np.float32)
+
+
+def arrow_segments(
+    *, tails: np.ndarray, vectors: np.ndarray, cell: float, by: str = "length"
+) -> tuple[np.ndarray, float]:
+    """Arrow shafts and heads as segment pairs for one connect='pairs' curve.
+
+    Each arrow is 3 segments (6 rows): tail->tip, tip->left barb, tip->right barb. by
+    "length": tip = tail + scale * v with one scale per frame (the 95th-percentile speed
+    fills 0.9 of a cell; faster arrows are capped at 2 cells so the near-t=1 spikes stay
+    readable); by "colour": every arrow 0.8 cell long, colour carries the magnitude.
+    Returns (segments (6m, 2), scale); with by="colour" scale is 0.
+    """
+    mag = np.linalg.norm(vectors, axis=1)
+    if by == "length":
+        ref = float(np.percentile(mag, 95)) if len(mag) else 0.0
+        scale = 0.9 * cell / ref if ref > 1e-12 else 0.0
+        shaft = vectors * scale
+        cap = 2.0 * cell
+        long = np.linalg.norm(shaft, axis=1) > cap
+        shaft[long] *= (cap / np.linalg.norm(shaft[long], axis=1))[:, None]
+    else:
+        scale = 0.0
+        shaft = vectors / np.maximum(mag, 1e-12)[:, None] * (0.8 * cell)
+    tips = tails + shaft
+    length = np.linalg.norm(shaft, axis=1, keepdims=True)
+    head = np.minimum(0.35 * length, 0.3 * cell)
+    back = -shaft / np.maximum(length, 1e-12)
+    normal = np.stack([-back[:, 1], back[:, 0]], 1)
+    left = tips + head * (0.87 * back + 0.5 * normal)
+    right = tips + head * (0.87 * back - 0.5 * normal)
+    seg = np.stack([tails, tips, tips, left, tips, right], 1).reshape(-1, 2)
+    return seg.astype(np.float32), scale
+
+
+def magnitude_classes(vectors: np.ndarray, k: int) -> np.ndarray:
+    """Colour class 0..k-1 per arrow by speed, relative to the frame's 95th percentile."""
+    mag = np.linalg.norm(vectors, axis=1)
+    ref = max(float(np.percentile(mag, 95)) if len(mag) else 0.0, 1e-12)
+    return np.clip((mag / ref * (k - 1)).round(), 0, k - 1).astype(np.int32)
+
+
+def streamlines(v: np.ndarray, *, lim: float, seeds: int = 14, steps: int = 24) -> np.ndarray:
+    """Streamlines of a gridded field v (res, res, 2) [iy, ix] from a seeds x seeds lattice,
+    traced with normalised steps (direction only) through bilinear interpolation.
+    -> (seeds^2 (steps + 2), 2) polyline rows, NaN rows between lines."""
+    res = v.shape[0]
+    pts = grid(seeds, lim).astype(np.float64)
+    h = 2 * lim / seeds / steps * 1.6
+    out = np.full((steps + 2, len(pts), 2), np.nan, np.float32)
+    out[0] = pts
+    for i in range(steps):
+        d = _bilinear(v, pts, lim, res)
+        n = np.linalg.norm(d, axis=1, keepdims=True)
+        pts = pts + h * d / np.maximum(n, 1e-12)
+        out[i + 1] = pts
+    return out.transpose(1, 0, 2).reshape(-1, 2)
+
+
+def _bilinear(v: np.ndarray, pts: np.ndarray, lim: float, res: int) -> np.ndarray:
+    f = ((pts / lim + 1.0) * 0.5 * res - 0.5).clip(0, res - 1.000001)
+    i0 = f.astype(np.int64)
+    w = f - i0
+    ix, iy = i0[:, 0], i0[:, 1]
+    wx, wy = w[:, :1], w[:, 1:]
+    return (
+        v[iy, ix] * (1 - wx) * (1 - wy)
+        + v[iy, ix + 1] * wx * (1 - wy)
+        + v[iy + 1, ix] * (1 - wx) * wy
+        + v[iy + 1, ix + 1] * wx * wy
+    )
+
+
+# ---------------------------------------------------------------- particles
+
+
+def hue_classes(starts: np.ndarray, k: int = HUES) -> np.ndarray:
+    """Hue class per particle from the angle of its start position around the starts'
+    centre, so neighbours at the start share a colour and a student can follow them."""
+    c = starts - starts.mean(0, keepdims=True)
+    angle = np.arctan2(c[:, 1], c[:, 0])
+    return (((angle + math.pi) / (2 * math.pi) * k).astype(np.int32)) % k
+
+
+def particle_starts(
+    *,
+    n: int,
+    reverse: bool,
+    data: np.ndarray,
+    path: GaussianPath,
+    source: np.ndarray | None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Where particles start: forward at t = 0 from the source (N(0, I), or drawn source
+    points plus sigma_min noise); reversed at t = 1 from data points (plus sigma_min noise).
+    A fixed seed keeps the same particles when only the field changes. -> (n, 2) float32."""
+    rng = np.random.default_rng(seed)
+    eps = rng.standard_normal((n, 2))
+    if reverse:
+        base = data[rng.integers(0, len(data), n)]
+        return (base + path.sigma_min * eps).astype(np.float32)
+    if source is None:
+        return eps.astype(np.float32)
+    base = source[rng.integers(0, len(source), n)]
+    return (base + path.sigma_min * eps).astype(np.float32)
+
+
+def trajectories(
+    *, field_fn: FieldFn, x0: np.ndarray, steps: int, reverse: bool, method: str = "euler"
+) -> np.ndarray:
+    """Integrate particles through the field on t_k = k / steps. Always returned in
+    ascending time, (steps + 1, n, 2) float32, whichever way they were integrated."""
+
+    def velocity(x: torch.Tensor, t: float) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(field_fn(x.numpy(), t), np.float32))
+
+    t_grid = solvers.time_grid(steps, reverse=reverse)
+    traj = solvers.integrate(
+        velocity=velocity, x0=torch.from_numpy(x0), t_grid=t_grid, method=method
+    ).numpy()
+    return np.ascontiguousarray(traj[::-1] if reverse else traj)
+
+
+def at_time(traj: np.ndarray, t: float) -> np.ndarray:
+    """Positions at time t, linear between the steps of traj (T, n, 2) -> (n, 2)."""
+    steps = traj.shape[0] - 1
+    f = min(max(t, 0.0), 1.0) * steps
+    k = min(int(f), steps - 1)
+    w = np.float32(f - k)
+    return traj[k] + w * (traj[k + 1] - traj[k])
+
+
+def trail_lines(traj: np.ndarray, t: float, k: int, *, reverse: bool = False) -> np.ndarray:
+    """Each particle's last k steps before t in the direction of play (after t when the
+    flow runs backwards): (n (k + 2), 2) polyline rows with a NaN row after each."""
+    steps = traj.shape[0] - 1
+    f = min(max(t, 0.0), 1.0) * steps
+    if reverse:
+        lo = min(math.ceil(f), steps)
+        seg = traj[lo : min(steps, lo + k) + 1][::-1]
+    else:
+        hi = math.floor(f)
+        seg = traj[max(0, hi - k) : hi + 1]
+    now = at_time(traj, t)[None]
+    gap = np.full((1, traj.shape[1], 2), np.nan, np.float32)
+    lines = np.concatenate([seg, now, gap], 0)
+    return np.ascontiguousarray(lines.transpose(1, 0, 2).reshape(-1, 2))
+
+
+# ---------------------------------------------------------------- drawing helpers
+
+
+def spray(
+    *,
+    start: np.ndarray,
+    end: np.ndarray,
+    count: int,
+    radius: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """count points uniformly in discs of the given radius centred along start->end: the
+    brush's output for one time slice, spread over the path the mouse took. -> (count, 2)."""
+    along = rng.uniform(0, 1, (count, 1))
+    centre = start + along * (end - start)
+    r = radius * np.sqrt(rng.uniform(0, 1, (count, 1)))
+    a = rng.uniform(0, 2 * math.pi, (count, 1))
+    return (centre + r * np.concatenate([np.cos(a), np.sin(a)], 1)).astype(np.float32)
+
+
+def image_points(
+    gray: np.ndarray, *, n: int, rng: np.random.Generator, half_width: float = 2.6
+) -> np.ndarray:
+    """Sample n points from the dark pixels of a grayscale image (h, w) in [0, 1] (0 black),
+    with probability growing with darkness, jittered within the pixel, and scaled so the
+    longer side spans [-half_width, half_width] with y up. ValueError if nothing is dark."""
+    gray = np.asarray(gray, np.float64)
+    if gray.ndim != 2 or gray.size == 0:
+        raise ValueError("the image has no pixels")
+    dark = np.clip(1.0 - gray, 0, 1)
+    dark[dark < 0.35] = 0.0  # paper and light antialiasing are background
+    total = dark.sum()
+    if total <= 0:
+        raise ValueError("the image has no dark pixels to sample points from")
+    idx = rng.choice(dark.size, size=n, p=(dark / total).ravel())
+    h, w = gray.shape
+    iy, ix = np.divmod(idx, w)
+    x = ix + rng.uniform(0, 1, n)
+    y = iy + rng.uniform(0, 1, n)
+    s = 2 * half_width / max(h, w)
+    pts = np.stack([(x - w / 2) * s, (h / 2 - y) * s], 1)
+    return pts.astype(np.float32)

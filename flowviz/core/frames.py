@@ -1,8 +1,8 @@
 """Frame data for the views and the exporter: grids, arrows, streamlines, particles.
 
 Everything here is numpy in, numpy out (float32), so a frame computed in a worker thread
-can be handed to the screen or to a video writer unchanged. Torch is only touched inside
-the velocity callables that wrap the core (ExactMarginal, conditional fields).
+can be handed to the screen or to a video writer unchanged. No torch import: the window
+draws with this module before torch has loaded (the torch-backed fields are in exact.py).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from flowviz.core import marginal, solvers
-from flowviz.core.paths import GaussianPath
+if TYPE_CHECKING:
+    from flowviz.core.paths import GaussianPath
 
 #: The square [-LIM, LIM]^2 every view shows and every grid covers (presets fit in ±3).
 LIM = 3.6
@@ -31,62 +31,6 @@ def grid(res: int, lim: float = LIM) -> np.ndarray:
     c = ((np.arange(res, dtype=np.float32) + 0.5) / res * 2.0 - 1.0) * lim
     gx, gy = np.meshgrid(c, c, indexing="xy")
     return np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
-
-
-# ---------------------------------------------------------------- fields as numpy callables
-
-
-class ExactMarginal:
-    """The exact marginal of a frozen point set: velocity u_t(x) and density p_t(x).
-
-    Holds its own tensor copies, so it may be called from a worker thread while the user
-    edits the data. The last (x, t) is memoised: a frame asks for velocity and density on
-    the same grid, and marginal.field computes both in one pass.
-    """
-
-    def __init__(self, *, data: np.ndarray, path: GaussianPath, source: np.ndarray | None):
-        self.data = torch.from_numpy(np.array(data, dtype=np.float32))
-        self.source = None if source is None else torch.from_numpy(np.array(source, np.float32))
-        self.path = path
-        self._memo: tuple | None = None
-
-    def _field(self, x: np.ndarray, t: float):
-        key = (x.ctypes.data, x.shape, float(t))
-        if self._memo is None or self._memo[0] != key:
-            f = marginal.field(
-                x=torch.from_numpy(np.ascontiguousarray(x, np.float32)),
-                t=float(t),
-                data=self.data,
-                path=self.path,
-                source=self.source,
-            )
-            self._memo = (key, f.velocity.numpy(), f.log_density.numpy())
-        return self._memo[1], self._memo[2]
-
-    def velocity(self, x: np.ndarray, t: float) -> np.ndarray:
-        """u_t(x): x (m, 2) -> (m, 2)."""
-        return self._field(x, t)[0]
-
-    def density(self, x: np.ndarray, t: float) -> np.ndarray:
-        """p_t(x): x (m, 2) -> (m,)."""
-        return np.exp(self._field(x, t)[1])
-
-    def posterior(self, x: np.ndarray, t: float) -> np.ndarray:
-        """p(z_i | x, t): x (m, 2) -> (m, N). For a probe (m small)."""
-        w = marginal.posterior(
-            x=torch.from_numpy(np.ascontiguousarray(x, np.float32)),
-            t=float(t),
-            data=self.data,
-            path=self.path,
-            source=self.source,
-        )
-        return w.numpy()
-
-
-def conditional(*, z: np.ndarray, path: GaussianPath, source: np.ndarray | None) -> ExactMarginal:
-    """p_t(x|z) and u_t(x|z) for one data point z (2,): the marginal of the one-point set {z}
-    (with a Gaussian source this is exactly path.conditional_velocity)."""
-    return ExactMarginal(data=np.asarray(z, np.float32).reshape(1, 2), path=path, source=source)
 
 
 def conditional_particles(
@@ -161,6 +105,15 @@ def field_frame(
     if spec.streamlines:
         lines = streamlines(v_fine.reshape(spec.heat_res, spec.heat_res, 2), lim=spec.lim)
     return FieldFrame(t=float(t), tails=tails, vectors=vectors, heat=heat, lines=lines)
+
+
+def to_pairs(rows: np.ndarray) -> np.ndarray:
+    """Polyline rows (k, 2) with NaN breaks -> segment pairs (2 (k - 1), 2); the segments
+    touching a NaN row stay NaN (a drawer drops them)."""
+    rows = np.asarray(rows, np.float32)
+    if len(rows) < 2:
+        return np.zeros((0, 2), np.float32)
+    return np.stack([rows[:-1], rows[1:]], 1).reshape(-1, 2)
 
 
 def normalise(values: np.ndarray, res: int, *, gamma: float) -> np.ndarray:
@@ -275,22 +228,6 @@ def particle_starts(
         return eps.astype(np.float32)
     base = source[rng.integers(0, len(source), n)]
     return (base + path.sigma_min * eps).astype(np.float32)
-
-
-def trajectories(
-    *, field_fn: FieldFn, x0: np.ndarray, steps: int, reverse: bool, method: str = "euler"
-) -> np.ndarray:
-    """Integrate particles through the field on t_k = k / steps. Always returned in
-    ascending time, (steps + 1, n, 2) float32, whichever way they were integrated."""
-
-    def velocity(x: torch.Tensor, t: float) -> torch.Tensor:
-        return torch.from_numpy(np.asarray(field_fn(x.numpy(), t), np.float32))
-
-    t_grid = solvers.time_grid(steps, reverse=reverse)
-    traj = solvers.integrate(
-        velocity=velocity, x0=torch.from_numpy(x0), t_grid=t_grid, method=method
-    ).numpy()
-    return np.ascontiguousarray(traj[::-1] if reverse else traj)
 
 
 def at_time(traj: np.ndarray, t: float) -> np.ndarray:

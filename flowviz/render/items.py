@@ -2,7 +2,7 @@
 
 Created once, then fed new arrays every frame: a point cloud painted with drawPointsNp in
 colour groups (pyqtgraph's ScatterPlotItem costs ~18 ms at 10k points), an arrow field as a
-few connect='pairs' curves (one per colour), and a float32 heatmap with fixed levels.
+few drawLines calls (one per colour), and a float32 heatmap with fixed levels.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui
+from pyqtgraph.Qt.internals import PrimitiveArray
 
 Colour = tuple[int, int, int, int]
 
@@ -89,38 +90,80 @@ class PointCloud(pg.GraphicsObject):
             painter.drawPointsNp(self._x[sl], self._y[sl])
 
 
+class Segments(pg.GraphicsObject):
+    """Line segments (2m, 2) drawn with one QPainter.drawLines call from a contiguous
+    QLineF buffer (no per-segment Python objects, no pyqtgraph curve bookkeeping)."""
+
+    def __init__(self, *, width: float = 1.0, antialias: bool = True, parent=None):
+        super().__init__(parent)
+        self._lines = PrimitiveArray(QtCore.QLineF, 4)
+        self._rows = np.zeros((0, 2), np.float32)
+        self._rect = QtCore.QRectF()
+        self._pen = pg.mkPen((0, 0, 0), width=width)
+        self._antialias = antialias
+
+    def set_colour(self, colour: Colour) -> None:
+        self._pen = pg.mkPen(colour, width=self._pen.widthF())
+        self.update()
+
+    def set_segments(self, rows: np.ndarray) -> None:
+        """rows (2m, 2): segment k runs from rows[2k] to rows[2k + 1]; NaN rows are dropped
+        pairwise."""
+        rows = np.asarray(rows, np.float64).reshape(-1, 4)
+        rows = rows[np.isfinite(rows).all(1)]
+        self.prepareGeometryChange()
+        self._lines.resize(len(rows))
+        if len(rows):
+            self._lines.ndarray()[:] = rows
+            pts = rows.reshape(-1, 2)
+            lo, hi = pts.min(0), pts.max(0)
+            self._rect = QtCore.QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])
+        else:
+            self._rect = QtCore.QRectF()
+        self._rows = rows.reshape(-1, 2).astype(np.float32)
+        self.update()
+
+    def segments(self) -> np.ndarray:
+        """The drawn rows (2m, 2)."""
+        return self._rows
+
+    def boundingRect(self) -> QtCore.QRectF:
+        return self._rect.adjusted(-0.05, -0.05, 0.05, 0.05)
+
+    def paint(self, painter, *_):
+        if len(self._rows):
+            painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, self._antialias)
+            painter.setPen(self._pen)
+            painter.drawLines(*self._lines.drawargs())
+
+
 class ArrowField(pg.GraphicsObject):
-    """Arrows as segment pairs; one PlotCurveItem(connect='pairs') per colour class."""
+    """Arrows as segment pairs, one Segments item per colour class."""
 
     def __init__(self, *, classes: int = 1, width: float = 1.3):
         super().__init__()
-        self.curves = [
-            pg.PlotCurveItem(connect="pairs", antialias=True, parent=self) for _ in range(classes)
-        ]
-        self._width = width
+        self.parts = [Segments(width=width, parent=self) for _ in range(classes)]
 
     def set_colours(self, colours: list[Colour]) -> None:
-        for curve, c in zip(self.curves, colours, strict=True):
-            curve.setPen(pg.mkPen(c, width=self._width))
+        for part, c in zip(self.parts, colours, strict=True):
+            part.set_colour(c)
 
     def set_segments(self, segments: np.ndarray, classes: np.ndarray | None = None) -> None:
         """segments (6m, 2) from frames.arrow_segments; classes (m,) colour class or None
-        (everything in the first curve)."""
+        (everything in the first colour)."""
+        empty = np.zeros((0, 2), np.float32)
         if classes is None:
-            self.curves[0].setData(segments[:, 0], segments[:, 1])
-            for curve in self.curves[1:]:
-                curve.setData([], [])
+            self.parts[0].set_segments(segments)
+            for part in self.parts[1:]:
+                part.set_segments(empty)
             return
         per_arrow = segments.reshape(-1, 6, 2)
-        for k, curve in enumerate(self.curves):
-            s = per_arrow[classes == k].reshape(-1, 2)
-            curve.setData(s[:, 0], s[:, 1])
+        for k, part in enumerate(self.parts):
+            part.set_segments(per_arrow[classes == k].reshape(-1, 2))
 
     def segments(self) -> np.ndarray:
-        """All drawn segment rows, (6m, 2) (in class order when coloured)."""
-        parts = [np.stack(c.getData(), 1) for c in self.curves if c.getData()[0] is not None]
-        parts = [p for p in parts if len(p)]
-        return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, 2))
+        """All drawn segment rows, (6m, 2) (grouped by colour class when coloured)."""
+        return np.concatenate([p.segments() for p in self.parts])
 
     def boundingRect(self) -> QtCore.QRectF:
         return QtCore.QRectF()

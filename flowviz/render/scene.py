@@ -11,10 +11,11 @@ import numpy as np
 import pyqtgraph as pg
 
 from flowviz.core import frames
-from flowviz.render.items import ArrowField, Heatmap, PointCloud
+from flowviz.render.items import ArrowField, Heatmap, PointCloud, Segments
 from flowviz.render.style import ARROW_CLASSES, Style
 
 ARROW_MODES = ("length", "colour", "streamlines", "off")
+_EMPTY = np.zeros((0, 2), np.float32)
 
 
 class FieldScene:
@@ -24,12 +25,13 @@ class FieldScene:
         self.plot = plot
         self.lim = lim
         self.heatmap = Heatmap(lim=lim, lut=style.heat_lut)
-        self.stream = pg.PlotCurveItem(connect="finite", antialias=True)
+        self.stream = Segments(width=1.0)
         self.arrows = ArrowField(classes=ARROW_CLASSES)
-        self.trails = pg.PlotCurveItem(connect="finite")
+        self.trails = Segments(width=1.0, antialias=False)
         self.particles = PointCloud(size=3.0)
         self.data = PointCloud(size=3.0)
-        self.rings = pg.PlotCurveItem(connect="finite", antialias=True)
+        self.source = PointCloud(size=3.0)
+        self.rings = Segments(width=2.0)
         self.marker = pg.ScatterPlotItem(size=13, symbol="o", pxMode=True)
         self.weights = pg.ScatterPlotItem(pxMode=True)
         self.probe_arrow = ArrowField(classes=1, width=2.5)
@@ -39,6 +41,7 @@ class FieldScene:
                 self.stream,
                 self.arrows,
                 self.trails,
+                self.source,
                 self.data,
                 self.particles,
                 self.rings,
@@ -52,20 +55,22 @@ class FieldScene:
         self.mode = "length"
         self.arrow_scale = 0.0
         self._hue_classes = np.zeros(0, int)
+        self._marker_at = None
         self.set_style(style)
 
     def set_style(self, style: Style) -> None:
         """Recolour every item (theme change); data stays."""
         self.style = style
         self.heatmap.set_lut(style.heat_lut)
-        self.stream.setPen(pg.mkPen(style.streamlines, width=1.0))
+        self.stream.set_colour(style.streamlines)
         self.arrows.set_colours(
             style.arrow_ramp if self.mode == "colour" else [style.arrows] * ARROW_CLASSES
         )
-        self.trails.setPen(pg.mkPen(style.trails, width=1.0))
+        self.trails.set_colour(style.trails)
         self.particles.set_colours(style.particles, self._hue_classes)
         self.data.set_colours([style.data], np.zeros(len(self.data.positions()), int))
-        self.rings.setPen(pg.mkPen(style.rings, width=2.0))
+        self.source.set_colours([style.source], np.zeros(len(self.source.positions()), int))
+        self.rings.set_colour(style.rings)
         self.marker.setPen(pg.mkPen(style.background, width=2))
         self.marker.setBrush(pg.mkBrush(style.selected))
         self.weights.setPen(pg.mkPen(style.probe, width=1.5))
@@ -89,9 +94,9 @@ class FieldScene:
     def show_frame(self, frame: frames.FieldFrame | None, res: int) -> None:
         """Draw a field frame: arrows (per mode), streamlines, heat layer. None clears."""
         if frame is None:
-            self.arrows.set_segments(np.zeros((0, 2), np.float32))
+            self.arrows.set_segments(_EMPTY)
             self.heatmap.set_heat(None)
-            self.stream.setData([], [])
+            self.stream.set_segments(_EMPTY)
             return
         cell = 2 * self.lim / res
         if self.mode in ("length", "colour"):
@@ -105,12 +110,9 @@ class FieldScene:
             )
             self.arrows.set_segments(seg, classes)
         else:
-            self.arrows.set_segments(np.zeros((0, 2), np.float32))
+            self.arrows.set_segments(_EMPTY)
         lines = frame.lines if self.mode == "streamlines" else None
-        if lines is None:
-            self.stream.setData([], [])
-        else:
-            self.stream.setData(lines[:, 0], lines[:, 1])
+        self.stream.set_segments(_EMPTY if lines is None else frames.to_pairs(lines))
         self.heatmap.set_heat(frame.heat)
 
     # ------------------------------------------------------------ particles and data
@@ -122,30 +124,31 @@ class FieldScene:
 
     def show_particles(self, pos: np.ndarray, trails: np.ndarray | None = None) -> None:
         self.particles.set_positions(pos)
-        if trails is None or not len(trails):
-            self.trails.setData([], [])
-        else:
-            self.trails.setData(trails[:, 0], trails[:, 1])
+        self.trails.set_segments(_EMPTY if trails is None else frames.to_pairs(trails))
 
-    def show_data(self, points: np.ndarray) -> None:
+    def show_data(self, points: np.ndarray, source: np.ndarray | None = None) -> None:
+        """The target points (N, 2) and, when drawn, the source points (M, 2)."""
         self.data.set_colours([self.style.data], np.zeros(len(points), int))
         self.data.set_positions(points)
+        src = np.zeros((0, 2), np.float32) if source is None else source
+        self.source.set_colours([self.style.source], np.zeros(len(src), int))
+        self.source.set_positions(src)
 
     # ------------------------------------------------------------ conditional and probe
 
     def show_rings(self, rings: np.ndarray | None, z: np.ndarray | None) -> None:
         """1- and 2-sigma circles of p_t(x|z) and the chosen data point z."""
-        if rings is None:
-            self.rings.setData([], [])
-        else:
-            self.rings.setData(rings[:, 0], rings[:, 1])
-        self.marker.setData([] if z is None else [{"pos": tuple(map(float, z))}])
+        self.rings.set_segments(_EMPTY if rings is None else frames.to_pairs(rings))
+        key = None if z is None else (float(z[0]), float(z[1]))
+        if key != self._marker_at:
+            self._marker_at = key
+            self.marker.setData([] if key is None else [{"pos": key}])
 
     def show_probe(self, x: np.ndarray | None, u: np.ndarray | None, weights=None, pts=None):
         """The probe at x (2,): its velocity u (2,) as an arrow of fixed screen-size scale,
         and data points pts (k, 2) circled by size ~ sqrt of posterior weights (k,)."""
         if x is None:
-            self.probe_arrow.set_segments(np.zeros((0, 2), np.float32))
+            self.probe_arrow.set_segments(_EMPTY)
             self.weights.setData([])
             return
         speed = float(np.linalg.norm(u))

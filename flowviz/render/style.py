@@ -25,7 +25,7 @@ def _hues(k: int, lightness: float, saturation: float) -> list[Colour]:
     out = []
     for i in range(k):
         r, g, b = colorsys.hls_to_rgb(i / k, lightness, saturation)
-        out.append((round(r * 255), round(g * 255), round(b * 255), 235))
+        out.append((round(r * 255), round(g * 255), round(b * 255), 255))
     return out
 
 
@@ -37,6 +37,7 @@ class Style:
     background: Colour = field(init=False)
     foreground: Colour = field(init=False)
     data: Colour = field(init=False)
+    source: Colour = field(init=False)
     arrows: Colour = field(init=False)
     streamlines: Colour = field(init=False)
     trails: Colour = field(init=False)
@@ -52,10 +53,12 @@ class Style:
         put = object.__setattr__
         put(self, "background", (24, 26, 31, 255) if d else (255, 255, 255, 255))
         put(self, "foreground", (220, 222, 228, 255) if d else (30, 32, 38, 255))
-        put(self, "data", (235, 235, 240, 200) if d else (20, 20, 25, 190))
+        # Points and trails are opaque: translucent wide points blend 4x slower in raster.
+        put(self, "data", (235, 235, 240, 255) if d else (20, 20, 25, 255))
+        put(self, "source", (120, 200, 255, 255) if d else (0, 120, 210, 255))
         put(self, "arrows", (240, 240, 245, 210) if d else (25, 25, 30, 200))
-        put(self, "streamlines", (200, 210, 230, 150) if d else (40, 50, 70, 150))
-        put(self, "trails", (170, 180, 200, 70) if d else (90, 90, 110, 70))
+        put(self, "streamlines", (150, 160, 180, 255) if d else (90, 100, 120, 255))
+        put(self, "trails", (70, 75, 90, 255) if d else (200, 202, 212, 255))
         put(self, "rings", (255, 196, 60, 255) if d else (210, 120, 0, 255))
         put(self, "selected", (255, 80, 60, 255) if d else (220, 30, 20, 255))
         put(self, "probe", (90, 220, 255, 255) if d else (0, 110, 200, 255))

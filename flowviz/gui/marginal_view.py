@@ -1,0 +1,84 @@
+"""MarginalView: the FieldView of the exact marginal u_t(x), p_t(x), with the probe.
+
+Hovering a point x shows u_t(x) as an arrow and circles the data points by their posterior
+weight p(z | x, t): the seed's integral u_t(x) = sum_z p(z|x,t) u_t(x|z), seen as weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+
+from flowviz.core.frames import LIM
+from flowviz.gui.field_view import FieldView
+
+TOP_WEIGHTS = 40
+
+
+class MarginalView(FieldView):
+    """Rebuilds its exact field whenever data, source or path change."""
+
+    probed = Signal(str)
+
+    def __init__(self, state, *, worker, style, parent=None):
+        super().__init__(
+            state,
+            None,
+            "<b>Marginal</b> &nbsp; p<sub>t</sub>(x), u<sub>t</sub>(x) &nbsp;"
+            "<small>(hover: posterior p(z|x,t))</small>",
+            worker=worker,
+            style=style,
+            parent=parent,
+        )
+        self._probe_field = None
+        self._probe_x: np.ndarray | None = None
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        state.time_changed.connect(lambda _t: self._update_probe())
+        self._on_model_changed()
+
+    def _on_model_changed(self) -> None:
+        s = self.state
+        if s.path is None or len(s.data) == 0:
+            self.field_fn = self.heatmap_fn = self._probe_field = None
+        else:
+            from flowviz.core.exact import ExactMarginal
+
+            exact = ExactMarginal(data=s.data, path=s.path, source=s.source)
+            self.field_fn, self.heatmap_fn = exact.velocity, exact.density
+            # The worker owns `exact` (its memo is unlocked); the probe gets its own copy.
+            self._probe_field = ExactMarginal(data=s.data, path=s.path, source=s.source)
+        super()._on_model_changed()
+        self._update_probe()
+
+    def probe(self, x) -> None:
+        """Probe the field at x (2,) in data coordinates; None hides the probe."""
+        self._probe_x = None if x is None else np.asarray(x, np.float32).reshape(2)
+        self._update_probe()
+
+    def leaveEvent(self, event):
+        self.probe(None)
+        super().leaveEvent(event)
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        if not self.viewbox.sceneBoundingRect().contains(scene_pos):
+            self.probe(None)
+            return
+        p = self.viewbox.mapSceneToView(scene_pos)
+        self.probe((p.x(), p.y()))
+
+    def _update_probe(self) -> None:
+        x, field = self._probe_x, self._probe_field
+        if x is None or field is None or np.abs(x).max() > 1.5 * LIM:
+            self.scene.show_probe(None, None)
+            return
+        t = self.state.t
+        u = field.velocity(x[None], t)[0]
+        w = field.posterior(x[None], t)[0]
+        top = np.argsort(w)[::-1][:TOP_WEIGHTS]
+        top = top[w[top] > 1e-3 * w[top[0]]]
+        self.scene.show_probe(x, u, w[top], self.state.data[top])
+        self.probed.emit(
+            f"x = ({x[0]:.2f}, {x[1]:.2f}), t = {t:.2f}:  u_t(x) = ({u[0]:.2f}, {u[1]:.2f}), "
+            f"|u| = {np.linalg.norm(u):.2f}.  Circles: p(z|x,t) — largest {w[top[0]]:.2f}, "
+            f"{len(top)} points carry weight."
+        )

@@ -1,0 +1,74 @@
+"""PlotView: a titled pyqtgraph plot with a FieldScene, the base of every view panel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QGraphicsScene, QLabel, QVBoxLayout, QWidget
+
+from flowviz.core.frames import LIM
+from flowviz.render.scene import FieldScene
+from flowviz.render.style import Style
+
+
+class PlotView(QWidget):
+    """Title + square plot over [-LIM, LIM]^2; scene holds the drawn items."""
+
+    def __init__(self, state, title: str, style: Style, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.title = QLabel(title)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.plot_widget = pg.PlotWidget()
+        self.plot_widget.setMinimumSize(240, 240)
+        # Items change every frame: a BSP index would be rebuilt each time for nothing.
+        self.plot_widget.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.plot.setAspectLocked(True)
+        self.plot.setRange(xRange=(-LIM, LIM), yRange=(-LIM, LIM), padding=0)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.scene = FieldScene(self.plot, style)
+        self.plot_widget.setBackground(style.background)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.plot_widget, 1)
+
+    @property
+    def viewbox(self) -> pg.ViewBox:
+        return self.plot.getViewBox()
+
+    def set_style(self, style: Style) -> None:
+        self.plot_widget.setBackground(style.background)
+        self.scene.set_style(style)
+
+    def to_data(self, pos) -> np.ndarray:
+        """A viewport pixel position -> data coordinates (2,)."""
+        p = self.viewbox.mapSceneToView(self.plot_widget.mapToScene(pos.toPoint()))
+        return np.array([p.x(), p.y()], np.float32)
+
+    def to_pixel(self, xy) -> QPointF:
+        """Data coordinates -> viewport pixel position (what a test clicks on)."""
+        scene_pt = self.viewbox.mapViewToScene(QPointF(float(xy[0]), float(xy[1])))
+        return QPointF(self.plot_widget.mapFromScene(scene_pt))
+
+    def pixel_size(self) -> float:
+        """Data units per screen pixel (for pick radii)."""
+        w = max(self.viewbox.width(), 1.0)
+        (x0, x1), _ = self.viewbox.viewRange()
+        return (x1 - x0) / w
+
+    def show_points(self) -> None:
+        """Redraw the data (and drawn source) points from the state."""
+        show = self.state.display.show_data
+        self.scene.show_data(
+            self.state.data if show else np.zeros((0, 2), np.float32),
+            self.state.source if show else None,
+        )
+
+    def shutdown(self) -> None:
+        """Stop owned background work (the window calls it on close)."""

@@ -1,0 +1,104 @@
+"""FrameWorker: one background thread that computes frames so the UI never waits.
+
+Jobs are plain callables on immutable inputs, taken lowest priority first; a job whose
+alive() turns false before it starts (the data or the field changed) is skipped, and its
+result is delivered on the UI thread through a queued signal.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from flowviz.gui import threads
+
+
+@dataclass(order=True)
+class _Job:
+    priority: float
+    seq: int
+    fn: Callable[[], Any] = field(compare=False)
+    on_done: Callable[[Any], None] = field(compare=False)
+    alive: Callable[[], bool] = field(compare=False)
+
+
+class FrameWorker(QThread):
+    """Runs submitted jobs in priority order; stop() drains and joins it."""
+
+    delivered = Signal(object, object)
+    failed = Signal(str)
+    idle = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._cv = threading.Condition()
+        self._jobs: list[_Job] = []
+        self._seq = itertools.count()
+        self._stopping = False
+        self._busy = False
+        self.delivered.connect(self._deliver)
+        threads.register(self)
+
+    def submit(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        *,
+        priority: float = 0.0,
+        alive: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Queue fn(); on_done(result) later runs on the UI thread if alive() still holds."""
+        with self._cv:
+            heapq.heappush(self._jobs, _Job(priority, next(self._seq), fn, on_done, alive))
+            self._cv.notify()
+
+    def pending(self) -> int:
+        """Jobs queued or running (for tests and the status bar)."""
+        with self._cv:
+            return len(self._jobs) + int(self._busy)
+
+    def run(self):
+        import torch
+
+        # Two cores are shared with the UI thread and training: one intra-op thread avoids
+        # the spin-wait collapse seen when torch's pool is oversubscribed (40x slower).
+        torch.set_num_threads(1)
+        torch.set_flush_denormal(True)
+        while True:
+            with self._cv:
+                while not self._jobs and not self._stopping:
+                    self._busy = False
+                    self.idle.emit()
+                    self._cv.wait()
+                if self._stopping:
+                    return
+                job = heapq.heappop(self._jobs)
+                self._busy = True
+            if not job.alive():
+                continue
+            try:
+                result = job.fn()
+            except Exception as exc:  # a bad field must not kill the worker
+                traceback.print_exc()
+                self.failed.emit(f"{type(exc).__name__}: {exc}")
+                continue
+            self.delivered.emit(job, result)
+
+    def _deliver(self, job: _Job, result: Any) -> None:
+        if job.alive():
+            job.on_done(result)
+
+    def stop(self) -> None:
+        """Drop queued jobs, finish the running one, and join the thread."""
+        with self._cv:
+            self._stopping = True
+            self._jobs.clear()
+            self._cv.notify_all()
+        self.wait()

@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("flowviz — flow matching, drawn")
         self.settings = settings or QSettings("flowviz", "flowviz")
         self.state = AppState(self)
+        # Connected before any view: a drawn source gets sigma_min > 0 before views see it.
+        self.state.source_changed.connect(self._on_source_changed)
         self.style_ = theme.current_style()
         self.worker = FrameWorker(self)
         self.worker.failed.connect(lambda msg: self.show_status(f"Frame failed: {msg}"))
@@ -109,7 +111,6 @@ class MainWindow(QMainWindow):
         dock.setObjectName("display_dock")
         dock.setWidget(self.display_panel)
         self.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.state.source_changed.connect(self._on_source_changed)
         self.tools.tool_changed.connect(self._on_tool_changed)
         self._restore_settings()
         self.show_status("Loading the math core (torch)…")

@@ -56,6 +56,10 @@ class CanvasTools(QObject):
         viewport.installEventFilter(self)
         viewport.setMouseTracking(True)
 
+    def stroke_size(self) -> int:
+        """Points of the edited set including the stroke in progress (0 when idle)."""
+        return 0 if self._points is None else len(self._points)
+
     def set_tool(self, tool: str) -> None:
         if tool not in TOOLS:
             raise ValueError(f"unknown tool {tool!r}")

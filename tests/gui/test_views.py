@@ -1,0 +1,148 @@
+"""The linked views: picking z, the slider driving the drawn field, the probe, seams."""
+
+import numpy as np
+import torch
+from gui_mouse import click
+from PySide6.QtCore import Qt
+
+from flowviz.core import frames, marginal
+from flowviz.gui.field_view import FieldView
+
+
+def test_first_launch_has_data_a_chosen_z_and_plays(qtbot, settings):
+    from flowviz.gui.main_window import MainWindow
+
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.core_ready, timeout=30_000):
+        w.show()
+    assert len(w.state.data) == 300 and w.state.selected >= 0
+    assert w.state.playing
+    t0 = w.state.t
+    qtbot.waitUntil(lambda: w.state.t != t0)
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert not w.state.playing
+    w.close()
+
+
+def test_clicking_a_data_point_selects_it_in_the_conditional_view(qtbot, window):
+    view, state = window.conditional, window.state
+    window.tools.set_tool("pick")
+    state.set_t(0.5)
+    i = int(np.argmax(state.data[:, 0]))  # the rightmost point: nothing overlaps it
+    z = state.data[i]
+    click(qtbot, view, z)
+    assert state.selected == i
+    assert np.allclose(view.scene.marker.data["x"][0], z[0])
+    rings = view.scene.rings.segments()
+    centre = np.nanmean(rings, axis=0)  # the circles are centred on alpha_t z
+    np.testing.assert_allclose(centre, 0.5 * z, atol=0.02)
+    # the drawn conditional field is u_t(x|z) from the core
+    f = view.current_frame()
+    expect = state.path.conditional_velocity(x=torch.from_numpy(f.tails), t=0.5, z=torch.tensor(z))
+    np.testing.assert_allclose(f.vectors, expect.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_moving_the_slider_draws_the_core_field_at_that_t(qtbot, window):
+    view, state = window.marginal, window.state
+    window.time_bar.slider.setValue(370)
+    assert state.t == 0.37
+    qtbot.waitUntil(lambda: view.current_frame() is not None and view.current_frame().t == 0.37)
+    f = view.current_frame()
+    expect = marginal.velocity(
+        x=torch.from_numpy(f.tails),
+        t=0.37,
+        data=torch.from_numpy(np.array(state.data)),
+        path=state.path,
+    ).numpy()
+    np.testing.assert_allclose(f.vectors, expect, rtol=1e-4, atol=1e-5)
+    # what is on screen: each arrow's shaft is scale * u_t(x) (unless capped at 2 cells)
+    seg = view.scene.arrows.segments().reshape(-1, 6, 2)
+    np.testing.assert_allclose(seg[:, 0], f.tails, atol=1e-6)
+    shaft = seg[:, 1] - seg[:, 0]
+    cell = 2 * frames.LIM / state.display.arrow_res
+    free = np.linalg.norm(shaft, axis=1) < 2 * cell - 1e-4
+    assert free.mean() > 0.8
+    np.testing.assert_allclose(
+        shaft[free], view.scene.arrow_scale * expect[free], rtol=1e-3, atol=1e-5
+    )
+    # a different t draws a different field
+    window.time_bar.slider.setValue(800)
+    qtbot.waitUntil(lambda: view.current_frame().t == 0.8)
+    assert not np.allclose(view.current_frame().vectors, f.vectors)
+
+
+def test_particles_arrive_and_move_under_the_marginal_flow(qtbot, window):
+    view, state = window.marginal, window.state
+    qtbot.waitUntil(lambda: not view.busy(), timeout=30_000)
+    state.set_t(0.0)
+    start = view.scene.particles.positions()
+    assert len(start) == 200
+    state.set_t(1.0)
+    end = view.scene.particles.positions()
+    d = np.linalg.norm(end[:, None] - state.data[None], axis=-1).min(1)
+    assert np.median(d) < 0.05  # noise flowed onto the data
+
+
+def test_probe_shows_velocity_and_posterior_weights(qtbot, window):
+    view, state = window.marginal, window.state
+    state.set_t(0.6)
+    x = np.array([0.3, 0.2], np.float32)
+    with qtbot.waitSignal(view.probed) as blocker:
+        view.probe(x)
+    data = torch.from_numpy(np.array(state.data))
+    u = marginal.velocity(x=torch.from_numpy(x[None]), t=0.6, data=data, path=state.path)[0]
+    assert f"({u[0]:.2f}, {u[1]:.2f})" in blocker.args[0]
+    w = marginal.posterior(x=torch.from_numpy(x[None]), t=0.6, data=data, path=state.path)[0]
+    circled = np.stack([view.scene.weights.data["x"], view.scene.weights.data["y"]], 1)
+    top = state.data[int(torch.argmax(w))]
+    assert np.isclose(circled, top, atol=1e-6).all(1).any()
+    view.probe(None)
+    assert len(view.scene.weights.data) == 0
+
+
+def test_path_selector_updates_the_state_at_once(window):
+    names = [window.path_box.itemData(i) for i in range(window.path_box.count())]
+    assert names == ["condot", "cosine", "vp", "polynomial"]
+    window.path_box.setCurrentIndex(names.index("vp"))
+    assert window.state.path.name == "vp"
+    window.sigma.setValue(0.05)
+    assert window.state.path.sigma_min == 0.05 and window.state.path.name == "vp"
+
+
+def test_added_field_view_follows_set_field_and_set_heatmap(qtbot, window):
+    """The seam for a learned field: any callable, swapped at run time."""
+    state = window.state
+    view = FieldView(state, lambda x, t: -x, "Learned", worker=window.worker, style=window.style_)
+    window.add_view("Learned", view)
+    assert view.plot.getViewBox().linkedView(0) is window.conditional.plot.getViewBox()
+    state.set_t(0.25)
+    qtbot.waitUntil(lambda: view.current_frame() is not None and view.current_frame().t == 0.25)
+    np.testing.assert_allclose(view.current_frame().vectors, -view.current_frame().tails)
+    view.set_field(lambda x, t: np.ones_like(x) * t)
+    view.set_heatmap(lambda x, t: np.abs(x[:, 0]))
+    qtbot.waitUntil(
+        lambda: view.current_frame() is not None and np.allclose(view.current_frame().vectors, 0.25)
+    )
+    qtbot.waitUntil(lambda: view.current_frame().heat is not None)
+    heat = view.current_frame().heat
+    assert np.isclose(heat[:, 0].max(), 1.0) and heat.min() < 0.2  # |x| peaks at the sides
+
+
+def test_window_remembers_settings(qtbot, settings):
+    from flowviz.gui.main_window import MainWindow
+
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.core_ready, timeout=30_000):
+        w.show()
+    w.state.set_display(arrows="colour", trails=3)
+    w.path_box.setCurrentIndex(w.path_box.findData("cosine"))
+    w.close()
+    w2 = MainWindow(settings)
+    qtbot.addWidget(w2)
+    with qtbot.waitSignal(w2.core_ready, timeout=30_000):
+        w2.show()
+    assert w2.state.display.arrows == "colour" and w2.state.display.trails == 3
+    assert w2.state.path.name == "cosine"
+    w2.close()

@@ -8,6 +8,7 @@ particle trajectories arrive in chunks so something moves within a second.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -20,7 +21,7 @@ from flowviz.render.style import Style
 
 FieldFn = Callable[[np.ndarray, float], np.ndarray]
 HeatFn = Callable[[np.ndarray, float], np.ndarray]
-CHUNK = 2500
+FIRST_CHUNK, CHUNK = 400, 2500  # a few particles move within a second, then the rest
 MAX_TRAILS = 800  # trails of more particles are a grey fog and cost frame rate
 
 
@@ -158,12 +159,14 @@ class FieldView(PlotView):
         spec, fn, heat = self._spec(), self.field_fn, self.heatmap_fn
         alive = self._alive(gen)
         steps = d.steps
+        now = round(s.t * steps)
         for k in range(steps + 1):
             tk = k / steps
             self.worker.submit(
                 lambda tk=tk: frames.field_frame(field_fn=fn, heat_fn=heat, t=tk, spec=spec),
                 self._on_frame(gen),
-                priority=2 + abs(tk - s.t),
+                # the frame on screen first, then a few particles, then frames near t
+                priority=0 if k == now else 2 + abs(tk - s.t),
                 alive=alive,
             )
         starts = frames.particle_starts(
@@ -172,8 +175,9 @@ class FieldView(PlotView):
         self._starts = starts
         self._traj = np.full((steps + 1, len(starts), 2), np.nan, np.float32)
         solver = self.solver
-        for i, lo in enumerate(range(0, len(starts), CHUNK)):
-            x0 = starts[lo : lo + CHUNK]
+        bounds = [0, *range(FIRST_CHUNK, len(starts), CHUNK), len(starts)]
+        for i, (lo, hi) in enumerate(p for p in itertools.pairwise(bounds) if p[1] > p[0]):
+            x0 = starts[lo:hi]
             self.worker.submit(
                 lambda x0=x0: _trajectories(fn, x0, steps, d.reverse, solver),
                 self._on_chunk(gen, lo),

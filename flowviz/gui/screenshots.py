@@ -1,0 +1,92 @@
+"""Render the README screenshots offscreen: python -m flowviz.gui.screenshots [assets/].
+
+Drives the real window (presets, a mouse-drawn stroke, the clock) and saves what it shows,
+so the pictures in the README can be regenerated after any visual change.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _settle(app, window, timeout: float = 120.0) -> None:
+    """Process events until every frame and particle of every view is computed."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        app.processEvents()
+        loaded = window.state.path is not None
+        if loaded and not window.marginal.busy() and not window.worker.pending():
+            break
+        time.sleep(0.02)
+    app.processEvents()
+
+
+def _stroke(window, points) -> None:
+    """A brush stroke through data points, as the mouse would paint it."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    view = window.marginal
+    viewport = view.plot_widget.viewport()
+    px = [view.to_pixel(p).toPoint() for p in points]
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, pos=px[0])
+    for p in px[1:]:
+        QTest.mouseMove(viewport, QPoint(p))
+        QTest.qWait(25)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=px[-1])
+
+
+def main(out: str = "assets") -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from flowviz.gui.main_window import MainWindow
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        window = MainWindow(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat))
+        window.resize(1600, 860)
+        window.show()
+        _settle(app, window)
+        window.player.play(False)
+        window.state.set_t(0.55)
+        _settle(app, window)
+        window.grab().save(str(out_dir / "conditional-vs-marginal.png"))
+
+        window.state.set_display(trails=10)
+        window.state.set_t(0.8)
+        _settle(app, window)
+        window.marginal.grab().save(str(out_dir / "particles-mid-flight.png"))
+
+        window.clear_points()
+        window.radius.setValue(0.18)
+        window.density.setValue(900)
+        window.tools.set_tool("brush")
+        ring = [
+            (2.2 * math.cos(a), 2.2 * math.sin(a)) for a in (i * math.pi / 30 for i in range(61))
+        ]
+        smile = [
+            (1.2 * math.cos(a), 1.2 * math.sin(a) - 0.3)
+            for a in (math.pi * (1.15 + 0.035 * i) for i in range(21))
+        ]
+        for stroke in (ring, [(-0.8, 0.8), (-0.8, 1.0)], [(0.8, 0.8), (0.8, 1.0)], smile):
+            _stroke(window, stroke)
+        window.state.set_selected(0)
+        window.state.set_t(0.7)
+        _settle(app, window)
+        window.grab().save(str(out_dir / "drawn-distribution.png"))
+        window.close()
+    print(f"screenshots written to {out_dir}/")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

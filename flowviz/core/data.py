@@ -144,7 +144,7 @@ def _read_csv(path: Path) -> np.ndarray:
         try:
             rows.append([float(c) for c in cells])
         except ValueError:
-            if not rows and number == 1 or not rows and all(not _is_number(c) for c in cells):
+            if not rows and not any(_is_number(c) for c in cells):
                 continue  # a header line
             raise ValueError(f"{path.name}: line {number} is not numeric: {line[:60]!r}") from None
         if len(cells) != 2:

@@ -177,7 +177,8 @@ def save_points(path: str | os.PathLike, points: torch.Tensor | np.ndarray) -> N
             np.save(f, arr)
         else:
             f.write(b"x,y\n")
-            np.savetxt(f, arr, delimiter=",", fmt="%.7g")
+            # 9 significant digits: every float32 reads back bit for bit.
+            np.savetxt(f, arr, delimiter=",", fmt="%.9g")
 
     atomic_write(path, write)
 

@@ -79,5 +79,12 @@ def load(path: str | os.PathLike, *, map_location: str = "cpu") -> Checkpoint:
     if not torch.is_tensor(data) or data.ndim != 2 or data.shape[1] != 2:
         raise ValueError(f"{name}: the stored data set is missing or malformed")
     source = payload.get("source")
+    if source is not None and not (
+        torch.is_tensor(source) and source.ndim == 2 and source.shape[1] == 2
+    ):
+        raise ValueError(f"{name}: the stored source point set is malformed")
+    step = payload.get("step")
+    if not isinstance(step, int) or step < 0:
+        raise ValueError(f"{name}: the stored step count is missing or malformed")
     model.eval()
-    return Checkpoint(model=model, config=config, data=data, source=source, step=payload["step"])
+    return Checkpoint(model=model, config=config, data=data, source=source, step=step)

@@ -1,0 +1,180 @@
+"""Checkpoints: round trip, architecture mismatch, corrupt files, pickled payloads."""
+
+import os
+
+import pytest
+import torch
+
+from flowviz.core import checkpoint, data, model, training
+
+CFG = training.TrainConfig(
+    steps=5,
+    path="cosine",
+    sigma_min=0.05,
+    lr=1e-3,
+    model=model.ModelConfig(width=24, depth=2, activation="tanh"),
+)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A checkpoint after 5 steps with a drawn source: (file, trainer, data, source)."""
+    pts = data.preset("moons", 100, seed=0)
+    src = data.preset("circles", 30, seed=1)
+    tr = training.Trainer(data=pts, source=src, config=CFG)
+    list(tr.run())
+    f = tmp_path / "run.pt"
+    checkpoint.save(f, model=tr.model, config=CFG, data=pts, source=src, step=tr.step_count)
+    return f, tr, pts, src
+
+
+def test_round_trip_reproduces_model_config_data_source_and_step(saved):
+    f, tr, pts, src = saved
+    ck = checkpoint.load(f)
+    assert ck.config == CFG and ck.step == 5
+    assert torch.equal(ck.data, pts) and torch.equal(ck.source, src)
+    x = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    t = torch.rand(64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(ck.model(x, t), tr.model(x, t))
+    assert not ck.model.training
+
+
+def test_round_trip_without_a_source(tmp_path):
+    net = model.build(model.ModelConfig(width=8, depth=1), seed=3)
+    cfg = training.TrainConfig(model=net.config)
+    pts = data.preset("spirals", 10, seed=0)
+    checkpoint.save(tmp_path / "a.pt", model=net, config=cfg, data=pts)
+    ck = checkpoint.load(tmp_path / "a.pt")
+    assert ck.source is None and ck.step == 0 and ck.config == cfg
+    sd = net.state_dict()
+    assert all(torch.equal(v, sd[k]) for k, v in ck.model.state_dict().items())
+
+
+def _tamper(f, change):
+    payload = torch.load(f, weights_only=True)
+    change(payload)
+    torch.save(payload, f)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: p["config"]["model"].update(width=32),  # weights of another width
+        lambda p: p["config"]["model"].update(depth=3),
+        lambda p: p["state_dict"].pop("net.0.weight"),
+        lambda p: p["state_dict"].update(extra=torch.zeros(1)),
+        lambda p: p["config"]["model"].update(activation="sparkle"),
+        lambda p: p["config"].update(colour="red"),
+        lambda p: p.pop("config"),
+    ],
+    ids=[
+        "width",
+        "depth",
+        "missing-weight",
+        "extra-weight",
+        "activation",
+        "config-key",
+        "no-config",
+    ],
+)
+def test_another_architecture_is_a_clear_error(saved, change):
+    f = saved[0]
+    _tamper(f, change)
+    with pytest.raises(ValueError, match=r"^run\.pt: .*architecture") as err:
+        checkpoint.load(f)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda p: p.update(format="something-else"), "not a flowviz checkpoint"),
+        (lambda p: p.update(version=99), "version 99"),
+        (lambda p: p.update(data=torch.zeros(4)), "data set"),
+        (lambda p: p.pop("data"), "data set"),
+        (lambda p: p.pop("step"), "step"),
+        (lambda p: p.update(step="many"), "step"),
+        (lambda p: p.update(source=torch.zeros(3)), "source"),
+        (lambda p: p.update(source="circles"), "source"),
+    ],
+    ids=[
+        "format",
+        "version",
+        "data-shape",
+        "no-data",
+        "no-step",
+        "bad-step",
+        "source-shape",
+        "source-type",
+    ],
+)
+def test_malformed_payloads_are_clear_errors(saved, change, problem):
+    f = saved[0]
+    _tamper(f, change)
+    with pytest.raises(ValueError, match=problem) as err:
+        checkpoint.load(f)
+    assert str(err.value).startswith("run.pt: ")
+
+
+def test_a_saved_list_is_not_a_checkpoint(tmp_path):
+    f = tmp_path / "list.pt"
+    torch.save([1, 2, 3], f)
+    with pytest.raises(ValueError, match=r"list\.pt: not a flowviz checkpoint"):
+        checkpoint.load(f)
+
+
+@pytest.mark.parametrize("damage", ["random", "truncated", "empty", "text"])
+def test_corrupt_files_are_named_in_the_error(saved, damage):
+    f = saved[0]
+    good = f.read_bytes()
+    if damage == "random":
+        f.write_bytes(bytes((i * 193 + 71) % 256 for i in range(4096)))  # fixed noise
+    elif damage == "truncated":
+        f.write_bytes(good[: len(good) // 2])
+    elif damage == "empty":
+        f.write_bytes(b"")
+    else:
+        f.write_text("weights: lots\n")
+    with pytest.raises(ValueError, match=r"^run\.pt: not a readable flowviz checkpoint") as err:
+        checkpoint.load(f)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(ValueError, match=r"^nothing\.pt: no such file"):
+        checkpoint.load(tmp_path / "nothing.pt")
+
+
+class _Payload:
+    """Unpickling this runs os.mkdir(marker): what a crafted checkpoint could do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_a_pickled_payload_is_refused_and_does_not_run(tmp_path):
+    marker = tmp_path / "pwned"
+    f = tmp_path / "evil.pt"
+    torch.save({"format": checkpoint.FORMAT, "version": 1, "x": _Payload(marker)}, f)
+    with pytest.raises(ValueError, match=r"^evil\.pt: not a readable flowviz checkpoint"):
+        checkpoint.load(f)
+    assert not marker.exists()
+
+
+def test_a_failed_save_keeps_the_previous_checkpoint(saved, monkeypatch):
+    f, tr, pts, _ = saved
+    before = f.read_bytes()
+
+    def broken(obj, fh, *args, **kwargs):
+        fh.write(b"PK partial zip")
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(torch, "save", broken)
+    with pytest.raises(OSError, match="no space"):
+        checkpoint.save(f, model=tr.model, config=CFG, data=pts, step=99)
+    assert f.read_bytes() == before
+    assert [p.name for p in f.parent.iterdir()] == ["run.pt"]

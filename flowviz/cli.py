@@ -64,7 +64,8 @@ def _points(spec: str, n: int, seed: int):
     raise UserError(f"--data {spec!r} is neither a preset ({', '.join(data.PRESETS)}) nor a file")
 
 
-def _progress(step: int, total: int, loss: float, started: float, out=sys.stderr) -> None:
+def _progress(step: int, total: int, loss: float, started: float, out=None) -> None:
+    out = out or sys.stderr  # looked up per call: honours a redirected sys.stderr
     width = 30
     done = int(width * step / total)
     rate = step / max(time.perf_counter() - started, 1e-9)
@@ -73,9 +74,17 @@ def _progress(step: int, total: int, loss: float, started: float, out=sys.stderr
     out.flush()
 
 
+def _check_out(out: str) -> None:
+    """Fail before the work, not after it, when the output's folder is missing."""
+    folder = Path(out).resolve().parent
+    if not folder.is_dir():
+        raise UserError(f"--out {out}: the folder {folder} does not exist")
+
+
 def _train(args) -> int:
     from flowviz.core import checkpoint, data, training
 
+    _check_out(args.out)
     config = training.with_overrides(
         training.TrainConfig(),
         steps=args.steps,
@@ -98,11 +107,13 @@ def _train(args) -> int:
         print(f"training on {trainer.device} ({len(points)} points)", file=sys.stderr)
     started = time.perf_counter()
     last = None
-    for last in trainer.run():
-        if not args.quiet:
-            _progress(last.step, args.steps, last.cfm_loss, started)
-    if not args.quiet:
-        sys.stderr.write("\n")
+    try:
+        for last in trainer.run():
+            if not args.quiet:
+                _progress(last.step, args.steps, last.cfm_loss, started)
+    finally:
+        if not args.quiet and last is not None:
+            sys.stderr.write("\n")  # end the bar's line, also before an error message
     checkpoint.save(
         args.out,
         model=trainer.model,
@@ -123,6 +134,7 @@ def _sample(args) -> int:
 
     if args.n < 1 or args.steps < 1:
         raise UserError("--n and --steps must be positive")
+    _check_out(args.out)
     ckpt = checkpoint.load(args.checkpoint)
     g = torch.Generator().manual_seed(args.seed)
     if ckpt.source is None:

@@ -37,6 +37,7 @@ from flowviz.gui.plot_view import PlotView
 from flowviz.gui.state import AppState
 from flowviz.gui.time_bar import Player, TimeBar
 from flowviz.gui.tools import HINTS, TOOLS, CanvasTools
+from flowviz.gui.training import install_training
 from flowviz.gui.worker import FrameWorker
 
 MENUS = ("File", "Edit", "View", "Train", "Help")
@@ -111,6 +112,8 @@ class MainWindow(QMainWindow):
         dock.setObjectName("display_dock")
         dock.setWidget(self.display_panel)
         self.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea)
+        # The Learned view, Training and Loss docks, Train menu (before the layout restore).
+        self.training = install_training(self)
         self.tools.tool_changed.connect(self._on_tool_changed)
         self._restore_settings()
         self.show_status("Loading the math core (torch)…")

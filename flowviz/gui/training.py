@@ -1,0 +1,599 @@
+"""Live training on a MainWindow: install_training(window) adds the Learned view, the
+Training and Loss docks, the Train menu and the checkpoint items of the File menu.
+
+TrainingController wires them: it starts a TrainingWorker per run (the only owner of the
+training model), takes its snapshots on the UI thread (loss chart, readouts), hands the
+newest weights to the Learned view as a fresh frozen InferenceField when the view has
+caught up (at most every VIEW_INTERVAL), measures sample quality on the frame worker at
+most every QUALITY_INTERVAL, restarts cleanly when the data changes, and stops and joins
+the run when the window closes.
+
+A run continues from the current weights when they fit (same architecture, same data);
+Reset weights starts over from the seeded initialisation. Each run trains `steps` more
+steps with its own cosine learning-rate decay.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QStyle
+
+from flowviz.gui.edits import ReplacePoints
+from flowviz.gui.learned_view import InferenceField, LearnedView
+from flowviz.gui.loss_chart import LossChart
+from flowviz.gui.training_panel import FOLLOW, Hyper, TrainingPanel
+from flowviz.gui.training_worker import (
+    Snapshot,
+    TrainingWorker,
+    TrainJob,
+    frozen_weights,
+    initial_snapshot,
+)
+
+if TYPE_CHECKING:
+    from flowviz.core.training import TrainConfig
+    from flowviz.gui.main_window import MainWindow
+
+VIEW_INTERVAL = 0.5  # s between weight updates of the Learned view while training
+QUALITY_INTERVAL = 1.0  # s between sample-quality readouts
+CHECKPOINT_FILTER = "flowviz checkpoints (*.pt);;All files (*)"
+IDLE, RUNNING, PAUSED = "idle", "running", "paused"
+
+
+def install_training(window: MainWindow) -> TrainingController:
+    """Give the window live training (call once, before its layout is restored)."""
+    return TrainingController(window)
+
+
+class TrainingController(QObject):
+    """The training seam of the window: train(), pause(), resume(), step(), stop(),
+    reset_weights(), save_checkpoint(filename), load_checkpoint(filename); mode is
+    "idle" | "running" | "paused"; snapshot is the newest Snapshot (None before any);
+    worker the TrainingWorker of the current run (None before the first)."""
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.state = window.state
+        self.mode = IDLE
+        self.snapshot: Snapshot | None = None
+        self.worker: TrainingWorker | None = None
+        self.quality: tuple[float, float] | None = None  # (swd, floor) of the shown weights
+        self._run = 0
+        self._last_seq = 0
+        self._ready = False
+        self._closed = False
+        self._loading = False
+        self._weights_data = None  # the data (and source) the current weights were trained on
+        self._weights_source = None
+        self._view_pending: Snapshot | None = None
+        self._view_snapshot: Snapshot | None = None
+        self._applied_at = -math.inf
+        self._quality_at = -math.inf
+        self._quality_busy = False
+        self._quality_again = False
+        self._floor: tuple[object, float] | None = None
+
+        self.actions = self._build_actions()
+        self.view = LearnedView(self.state, worker=window.worker, style=window.style_)
+        self.view.refreshed.connect(self._pump)
+        window.add_view("Learned", self.view)
+        self.panel = TrainingPanel(self.actions)
+        self.panel.changed.connect(self._on_panel_changed)
+        self.chart = LossChart(window.style_)
+        self.dock = self._dock("Training", "training_dock", self.panel)
+        self.loss_dock = self._dock("Loss", "loss_dock", self.chart)
+        display = window.findChild(QDockWidget, "display_dock")
+        if display is not None:
+            window.tabifyDockWidget(display, self.dock)
+            self.dock.raise_()
+        window.add_dock(self.loss_dock, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self._pump_timer = QTimer(self, singleShot=True)
+        self._pump_timer.timeout.connect(self._pump)
+        self._restart_timer = QTimer(self, singleShot=True, interval=0)
+        self._restart_timer.timeout.connect(self._restart_for_new_data)
+        for sig in (self.state.data_changed, self.state.source_changed):
+            sig.connect(self._on_data_changed)
+        self.state.path_changed.connect(self._on_path_changed)
+        window.core_ready.connect(self._on_core_ready)
+        window.closing.connect(self.shutdown)
+        self._update_actions()
+
+    @property
+    def window(self) -> MainWindow:
+        """The window (the Qt parent: no Python reference cycle keeps it alive)."""
+        return self.parent()
+
+    # ------------------------------------------------------------ building
+
+    def _dock(self, title: str, name: str, widget) -> QDockWidget:
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        if name == "training_dock":
+            self.window.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea)
+        return dock
+
+    def _build_actions(self) -> dict[str, QAction]:
+        w = self.window
+        icon = w.style().standardIcon
+        sp = QStyle.StandardPixmap
+        specs = {
+            "train": ("&Train", "Ctrl+T", sp.SP_MediaPlay, self.train,
+                      "Train the network v_θ on the data (continues from the current weights)"),
+            "pause": ("&Pause", "Ctrl+P", sp.SP_MediaPause, self.pause,
+                      "Pause training between two steps (the step count holds)"),
+            "resume": ("Res&ume", "Ctrl+R", sp.SP_MediaPlay, self.resume,
+                       "Resume a paused run"),
+            "step": ("St&ep", "Ctrl+.", sp.SP_MediaSkipForward, self.step,
+                     "Exactly one optimizer step, then pause"),
+            "stop": ("St&op", "Ctrl+Shift+T", sp.SP_MediaStop, self.stop,
+                     "End the run (the trained weights stay)"),
+            "reset": ("Reset &weights", "Ctrl+Shift+R", sp.SP_BrowserReload, self.reset_weights,
+                      "Start over from freshly initialised weights (step 0)"),
+        }  # fmt: skip
+        actions = {}
+        menu = w.menu("Train")
+        for key, (text, shortcut, pixmap, slot, tip) in specs.items():
+            a = QAction(icon(pixmap), text, w)
+            a.setShortcut(QKeySequence(shortcut))
+            a.setToolTip(f"{tip} ({shortcut})")
+            a.setStatusTip(tip)
+            a.triggered.connect(lambda _=False, slot=slot: slot())
+            menu.addAction(a)
+            w.addAction(a)
+            actions[key] = a
+        file_menu = w.menu("File")
+        before = next((a for a in file_menu.actions() if a.isSeparator()), None)
+        for key, text, shortcut, slot, tip in (
+            ("save_checkpoint", "Save &checkpoint…", "Ctrl+Shift+S", self.save_checkpoint_dialog,
+             "Save the network, its training settings and the data (the CLI's format)"),
+            ("load_checkpoint", "&Load checkpoint…", "Ctrl+Shift+O", self.load_checkpoint_dialog,
+             "Load a checkpoint saved here or by `flowviz train`: data, settings and weights"),
+        ):  # fmt: skip
+            a = QAction(text, w)
+            a.setShortcut(QKeySequence(shortcut))
+            a.setToolTip(f"{tip} ({shortcut})")
+            a.setStatusTip(tip)
+            a.triggered.connect(lambda _=False, slot=slot: slot())
+            file_menu.insertAction(before, a) if before else file_menu.addAction(a)
+            w.addAction(a)
+            actions[key] = a
+        if before is not None:
+            file_menu.insertSeparator(actions["save_checkpoint"])
+        return actions
+
+    def _update_actions(self) -> None:
+        ok = self._ready and not self._closed
+        a, mode = self.actions, self.mode
+        a["train"].setEnabled(ok and mode == IDLE)
+        a["pause"].setEnabled(ok and mode == RUNNING)
+        a["resume"].setEnabled(ok and mode == PAUSED)
+        a["step"].setEnabled(ok and mode in (IDLE, PAUSED))
+        a["stop"].setEnabled(ok and mode != IDLE)
+        a["reset"].setEnabled(ok)
+        a["save_checkpoint"].setEnabled(ok)
+        a["load_checkpoint"].setEnabled(ok)
+
+    # ------------------------------------------------------------ commands
+
+    def train(self) -> None:
+        """Start a run (from the current weights when they fit), or resume a paused one."""
+        if self.mode == PAUSED:
+            self.resume()
+        elif self.mode == IDLE:
+            self._start(fresh=False)
+
+    def pause(self) -> None:
+        if self.mode == RUNNING and self.worker is not None:
+            self.worker.pause()
+            self._set_mode(PAUSED)
+            self.window.show_status(f"Paused at step {self._step()}: Resume (Ctrl+R) or Step.")
+
+    def resume(self) -> None:
+        if self.mode == PAUSED and self.worker is not None:
+            self.worker.resume()
+            self._set_mode(RUNNING)
+
+    def step(self) -> None:
+        """Exactly one optimizer step; from idle this starts a paused run first."""
+        if self.mode == IDLE and not self._start(fresh=False, paused=True):
+            return
+        if self.mode == PAUSED and self.worker is not None:
+            self.worker.step_once()
+
+    def stop(self) -> None:
+        """End the run after its current step and join its thread."""
+        if self.worker is not None:
+            self.worker.stop()
+        if self.mode != IDLE:
+            self._set_mode(IDLE)
+            self.window.show_status(f"Stopped at step {self._step()}.")
+
+    def reset_weights(self) -> None:
+        """Freshly initialised weights at step 0; a run in progress starts over."""
+        if self.mode != IDLE:
+            self._start(fresh=True, paused=self.mode == PAUSED)
+            self.window.show_status("Weights reset: training starts over from step 0.")
+            return
+        config = self._config()
+        if config is None:
+            return
+        self._run += 1
+        self._weights_data, self._weights_source = self.state.data, self.state.source
+        self.chart.clear()
+        self._on_snapshot(initial_snapshot(config, run=self._run))
+        self.window.show_status("Weights reset: the untrained network (step 0).")
+
+    def shutdown(self) -> None:
+        """The window is closing: stop and join the run; ignore anything still queued."""
+        self._closed = True
+        self._pump_timer.stop()
+        self._restart_timer.stop()
+        if self.worker is not None:
+            self.worker.stop()
+        self.mode = IDLE
+        self._update_actions()
+
+    # ------------------------------------------------------------ runs
+
+    def _config(self, h: Hyper | None = None) -> TrainConfig | None:
+        """The TrainConfig of the panel's values (path: the window's unless chosen);
+        None (with the reason shown) when they do not make a valid one."""
+        from flowviz.core.training import TrainConfig, resolve_device, with_overrides
+
+        h = h or self.panel.values()
+        path = self.state.path
+        if path is None:
+            return None
+        name, n = (path.name, getattr(path, "n", 2.0)) if h.path == FOLLOW else (h.path, 2.0)
+        try:
+            return with_overrides(
+                TrainConfig(),
+                steps=h.steps,
+                batch_size=h.batch_size,
+                lr=h.lr,
+                path=name,
+                sigma_min=path.sigma_min,
+                poly_n=n,
+                coupling=h.coupling,
+                seed=h.seed,
+                device=str(resolve_device(h.device)),
+                width=h.width,
+                depth=h.depth,
+                activation=h.activation,
+            )
+        except ValueError as exc:
+            self.window.show_error(f"Cannot train with these settings: {exc}")
+            return None
+
+    def _start(self, *, fresh: bool, paused: bool = False) -> bool:
+        if self._closed or not self._ready:
+            return False
+        if len(self.state.data) == 0:
+            self.window.show_status("No data points to train on: draw some or pick a preset.")
+            return False
+        config = self._config()
+        if config is None:
+            return False
+        old = self.worker
+        if old is not None:
+            old.stop()
+        same_data = (
+            self._weights_data is self.state.data and self._weights_source is self.state.source
+        )
+        base = self.snapshot
+        if old is not None and old.run_id == self._run and old.last_snapshot is not None:
+            base = old.last_snapshot  # the run's true last weights (later ones may be queued)
+        weights, start = None, 0
+        if (
+            not fresh
+            and base is not None
+            and same_data
+            and base.config.model == config.model
+            and base.run == self._run
+        ):
+            weights, start = base.weights, base.step
+        self._run += 1
+        self._last_seq = 0
+        self._weights_data, self._weights_source = self.state.data, self.state.source
+        if weights is None:
+            self.chart.clear()
+            self.snapshot = None
+            self.panel.progress.setText("Step 0: starting…")
+        job = TrainJob(
+            data=self.state.data,
+            source=self.state.source,
+            config=config,
+            weights=weights,
+            start_step=start,
+        )
+        # No Qt parent: the thread object lives exactly as long as its Python wrapper (the
+        # registry of threads holds weak references), and every run is joined before that.
+        worker = TrainingWorker(job, run=self._run, paused=paused)
+        queued = Qt.ConnectionType.QueuedConnection
+        worker.snapshot.connect(self._on_snapshot, queued)
+        worker.failed.connect(self._on_failed, queued)
+        worker.ended.connect(self._on_ended, queued)
+        self.worker = worker
+        self.chart.set_coupling(config.coupling)
+        self._set_mode(PAUSED if paused else RUNNING)
+        worker.start()
+        if not paused:
+            how = f"continuing from step {start}" if weights is not None else "from scratch"
+            self.window.show_status(f"Training {how} on {_device_label(config.device)}…")
+        return True
+
+    def _set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self._update_actions()
+
+    def _step(self) -> int:
+        return self.snapshot.step if self.snapshot is not None else 0
+
+    # ------------------------------------------------------------ worker signals
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        if self._closed or snap.run != self._run or (snap.seq and snap.seq <= self._last_seq):
+            return
+        self._last_seq = snap.seq
+        self.snapshot = snap
+        self.chart.add(snap.reports)
+        self._show_progress(snap)
+        self._view_pending = snap
+        self._pump()
+
+    def _on_failed(self, run: int, message: str) -> None:
+        if self._closed or run != self._run:
+            return
+        if self.worker is not None:
+            self.worker.wait()  # it ends right after saying why
+        self._set_mode(IDLE)
+        self.window.show_error(message)
+
+    def _on_ended(self, run: int) -> None:
+        if self._closed or run != self._run or self.mode == IDLE:
+            return
+        if self.worker is not None:
+            self.worker.wait()
+        self._set_mode(IDLE)
+        snap = self.snapshot
+        if snap is not None:
+            self.window.show_status(
+                f"Finished: step {snap.step}, L_CFM {snap.cfm_loss:.4g}, L_FM {snap.fm_loss:.4g}."
+            )
+
+    def _show_progress(self, snap: Snapshot) -> None:
+        c = snap.config
+        total = "" if c.steps is None or snap.final else f" (run of {c.steps})"
+        rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.steps_per_s > 0 else ""
+        if snap.seq:
+            device = _device_label(snap.device)
+        else:
+            device = "untrained" if snap.step == 0 else "loaded"
+        self.panel.progress.setText(f"<b>Step {snap.step}</b>{total}{rate} · {device}")
+        if math.isfinite(snap.cfm_loss):
+            self.panel.losses.setText(
+                f"L<sub>CFM</sub> {snap.cfm_loss:.4f} · L<sub>FM</sub> {snap.fm_loss:.4f} · "
+                f"smoothed gap {self.chart.latest_gap():+.4f}"
+            )
+        else:
+            self.panel.losses.setText("")
+
+    # ------------------------------------------------------------ the learned view
+
+    def _pump(self) -> None:
+        """Give the Learned view the newest weights once it has drawn the previous ones and
+        VIEW_INTERVAL has passed (at once when the run has come to rest)."""
+        snap = self._view_pending
+        if snap is None or self._closed or self.view.refreshing():
+            return
+        wait = self._applied_at + VIEW_INTERVAL - time.monotonic()
+        if wait > 0 and not snap.final and self.mode == RUNNING:
+            if not self._pump_timer.isActive():
+                self._pump_timer.start(int(wait * 1000) + 1)
+            return
+        self._view_pending = None
+        self._applied_at = time.monotonic()
+        self._view_snapshot = snap
+        self.view.set_field(InferenceField(snap.weights, snap.config.model))
+        self._measure_quality(snap.final or self.mode != RUNNING)
+
+    def _measure_quality(self, now: bool) -> None:
+        """SWD of the shown weights' samples against the data, on the frame worker."""
+        field, snap = self.view.field_fn, self._view_snapshot
+        if field is None or snap is None or len(self.state.data) == 0:
+            return
+        if self._quality_busy:
+            self._quality_again = self._quality_again or now
+            return
+        if not now and time.monotonic() - self._quality_at < QUALITY_INTERVAL:
+            return
+        self._quality_busy = True
+        self._quality_at = time.monotonic()
+        data, source = self.state.data, self.state.source
+        sigma = self.state.path.sigma_min if self.state.path is not None else 0.0
+        known = self._floor[1] if self._floor and self._floor[0] is data else None
+
+        def job():
+            from flowviz.gui import sample_quality as q
+
+            samples = q.sample(velocity=field.velocity, n=q.SAMPLES, source=source, sigma_min=sigma)
+            swd = q.distance(samples=samples, data=data)
+            floor = known if known is not None else q.floor(data=data, n=q.SAMPLES)
+            return swd, floor
+
+        def done(result) -> None:
+            self._quality_busy = False
+            if self._closed:
+                return
+            if self._quality_again:
+                self._quality_again = False
+                QTimer.singleShot(0, self, lambda: self._measure_quality(True))
+            swd, floor = result
+            self._floor = (data, floor)
+            if data is self.state.data:
+                self.quality = (swd, floor)
+                self.panel.quality.setText(
+                    f"Sample quality: SWD <b>{swd:.3f}</b> · floor {floor:.3f} "
+                    f"(<b>{swd / floor:.2f}×</b>)"
+                )
+
+        self.window.worker.submit(job, done, priority=1.5, alive=lambda: not self._closed)
+
+    # ------------------------------------------------------------ state changes
+
+    def _on_core_ready(self) -> None:
+        import torch
+
+        from flowviz.core.training import resolve_device
+
+        present = ["cpu"]
+        if torch.cuda.is_available():
+            present.append("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            present.append("mps")
+        self.panel.set_devices(present, str(resolve_device("auto")))
+        self._ready = True
+        self._update_actions()
+
+    def _on_data_changed(self) -> None:
+        self._measure_quality(True)
+        if not self._loading and self.mode != IDLE:
+            self._restart_timer.start()
+
+    def _on_path_changed(self) -> None:
+        if not self._loading and self.mode != IDLE and self.panel.values().path == FOLLOW:
+            self._restart_timer.start()
+
+    def _restart_for_new_data(self) -> None:
+        if self.mode == IDLE or self._closed:
+            return
+        if len(self.state.data) == 0:
+            self.stop()
+            self.window.show_status("No data points left: training stopped.")
+            return
+        if self._start(fresh=True, paused=self.mode == PAUSED):
+            self.window.show_status(
+                "The data changed: training restarted from step 0 on the new points."
+            )
+
+    def _on_panel_changed(self) -> None:
+        if self.mode != IDLE:
+            self.window.show_status("New settings apply when the next run starts (Stop, Train).")
+
+    # ------------------------------------------------------------ checkpoints
+
+    def save_checkpoint_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self.window, "Save checkpoint", "flowviz.pt", CHECKPOINT_FILTER
+        )
+        if name:
+            self.save_checkpoint(name)
+
+    def load_checkpoint_dialog(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self.window, "Load checkpoint", "", CHECKPOINT_FILTER)
+        if name:
+            self.load_checkpoint(name)
+
+    def save_checkpoint(self, filename: str) -> bool:
+        """Write the newest weights with their config and the data they were trained on
+        (the format of `flowviz train`)."""
+        import numpy as np
+        import torch
+
+        from flowviz.core import checkpoint
+        from flowviz.core.model import VelocityMLP
+
+        snap = self.snapshot
+        if snap is None:
+            self.window.show_error("Nothing to save yet: train the network first (Ctrl+T).")
+            return False
+        model = VelocityMLP(snap.config.model)
+        model.load_state_dict(dict(snap.weights))
+        data = self._weights_data if self._weights_data is not None else self.state.data
+        source = self._weights_source
+        try:
+            checkpoint.save(
+                filename,
+                model=model,
+                config=snap.config,
+                data=torch.from_numpy(np.array(data)),
+                source=None if source is None else torch.from_numpy(np.array(source)),
+                step=snap.step,
+            )
+        except (OSError, ValueError) as exc:
+            self.window.show_error(f"Could not save {Path(filename).name}: {exc}")
+            return False
+        self.window.show_status(f"Saved checkpoint {filename} (step {snap.step}).")
+        return True
+
+    def load_checkpoint(self, filename: str) -> bool:
+        """Load data, source, path, settings and weights; a file that is not a usable
+        checkpoint shows why and changes nothing."""
+        from flowviz.core import checkpoint
+
+        try:
+            ckpt = checkpoint.load(filename)
+        except (ValueError, OSError) as exc:
+            self.window.show_error(str(exc))
+            return False
+        self.stop()
+        c = ckpt.config
+        w, state = self.window, self.state
+        self._loading = True
+        try:
+            w.undo.beginMacro(f"Load checkpoint {Path(filename).name}")
+            w.undo.push(ReplacePoints(state, "target", state.data, ckpt.data.numpy(), "data"))
+            source = None if ckpt.source is None else ckpt.source.numpy()
+            if source is not None or state.source is not None:
+                w.undo.push(ReplacePoints(state, "source", state.source, source, "source"))
+            w.undo.endMacro()
+            i = w.path_box.findData(c.path)
+            if i >= 0:
+                w.path_box.setCurrentIndex(i)
+            w.sigma.setValue(c.sigma_min)
+            follows = i >= 0 and (c.path != "polynomial" or c.poly_n == 2.0)
+            self.panel.set_values(
+                Hyper(
+                    width=c.model.width,
+                    depth=c.model.depth,
+                    activation=c.model.activation,
+                    lr=c.lr,
+                    batch_size=c.batch_size,
+                    steps=c.steps,
+                    coupling=c.coupling,
+                    path=FOLLOW if follows else c.path,
+                    seed=c.seed,
+                    device=self.panel.values().device,
+                )
+            )
+        finally:
+            self._loading = False
+        weights = {k: v.detach().cpu().clone() for k, v in ckpt.model.state_dict().items()}
+        self._run += 1
+        self._weights_data, self._weights_source = state.data, state.source
+        self.chart.clear()
+        self.chart.set_coupling(c.coupling)
+        nan = math.nan
+        self._on_snapshot(
+            Snapshot(
+                ckpt.step, nan, nan, ckpt.step, frozen_weights(weights), c, "cpu", run=self._run
+            )
+        )
+        w.show_status(
+            f"Loaded {Path(filename).name}: {len(state.data)} points, step {ckpt.step}, "
+            f"{c.model.width}×{c.model.depth} {c.model.activation}. Train continues from it."
+        )
+        return True
+
+
+def _device_label(device: str) -> str:
+    return {"cpu": "CPU", "mps": "Apple MPS"}.get(device, device.upper())

@@ -1,0 +1,192 @@
+"""Live training in the window: the worker thread, its controls, the Learned view, the
+loss chart, divergence, data changes, closing, checkpoints. Small model, CPU."""
+
+import math
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from flowviz.core import checkpoint
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Message boxes are recorded instead of blocking."""
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    return shown
+
+
+@pytest.fixture
+def trainer(window):
+    """The window's training controller with a small, fast model that runs until stopped."""
+    c = window.training
+    p = c.panel
+    p.width_box.setValue(32)
+    p.depth_box.setValue(2)
+    p.batch_box.setValue(64)
+    p.steps_box.setValue(0)
+    return c
+
+
+def _finite(weights) -> bool:
+    return all(bool(torch.isfinite(w).all()) for w in weights.values())
+
+
+def test_window_has_the_training_panel_and_keeps_torch_lazy():
+    code = "import sys, flowviz.gui.main_window; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_train_pause_step_resume_stop(qtbot, window, trainer):
+    c, state = trainer, window.state
+    assert window.findChild(type(c.dock), "training_dock") is c.dock
+    state.set_t(1.0)  # particles at t = 1: the samples, which move as the network learns
+    with qtbot.waitSignal(c.view.refreshed, timeout=10_000):
+        c.train()
+    assert c.mode == "running" and c.worker.isRunning()
+    first = c.snapshot
+    drawn = c.view.scene.particles.positions().copy()
+    assert len(drawn) == 200 and c.view.current_frame() is not None
+    with qtbot.waitSignal(c.view.refreshed, timeout=10_000):
+        pass
+    later = c.snapshot
+    assert later.step > first.step and later.run == first.run
+    assert math.isfinite(later.cfm_loss) and math.isfinite(later.fm_loss)
+    assert later.weights is not first.weights and c.chart.series.n >= later.step // 10 - 1
+    assert not np.allclose(c.view.scene.particles.positions(), drawn)  # the view redrew
+
+    c.pause()
+    qtbot.waitUntil(c.worker.is_parked, timeout=5_000)
+    qtbot.wait(50)  # the snapshot of the resting step arrives
+    held = c.snapshot.step
+    qtbot.wait(300)
+    assert c.snapshot.step == held and c.worker.isRunning()
+
+    c.step()
+    qtbot.waitUntil(lambda: c.snapshot.step == held + 1, timeout=5_000)
+    qtbot.wait(200)
+    assert c.snapshot.step == held + 1
+
+    c.resume()
+    qtbot.waitUntil(lambda: c.snapshot.step > held + 50, timeout=10_000)
+    c.stop()
+    assert not c.worker.isRunning() and c.mode == "idle"
+    assert "Stopped" in window.statusBar().currentMessage()
+
+
+def test_step_from_idle_takes_exactly_one_step(qtbot, window, trainer):
+    c = trainer
+    c.step()
+    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step == 1, timeout=5_000)
+    qtbot.waitUntil(c.worker.is_parked, timeout=5_000)
+    qtbot.wait(100)
+    assert c.snapshot.step == 1 and c.mode == "paused"
+    c.stop()
+
+
+def test_closing_mid_training_stops_and_joins_within_a_second(qtbot, window, trainer):
+    c = trainer
+    window.player.play(True)
+    with qtbot.waitSignal(c.view.refreshed, timeout=10_000):
+        c.train()
+    worker = c.worker
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 1.0
+    assert not worker.isRunning()
+
+
+def test_divergence_stops_with_a_message_and_keeps_finite_weights(qtbot, window, trainer, messages):
+    c = trainer
+    c.panel.lr_box.setValue(1e8)
+    c.train()
+    qtbot.waitUntil(lambda: len(messages) == 1, timeout=10_000)
+    assert "diverged" in messages[0] and "learning rate" in messages[0]
+    assert c.mode == "idle" and not c.worker.isRunning()
+    assert c.snapshot is not None and _finite(c.snapshot.weights)
+    qtbot.waitUntil(lambda: c.view.field_fn is not None, timeout=5_000)  # the kept weights
+    assert c.actions["train"].isEnabled()
+
+
+def test_changing_the_data_restarts_training(qtbot, window, trainer):
+    c = trainer
+    c.train()
+    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step >= 300, timeout=10_000)
+    run = c.snapshot.run
+    window.preset.setCurrentText("circles")
+    window.load_preset()
+    qtbot.waitUntil(lambda: "restarted" in window.statusBar().currentMessage(), timeout=2_000)
+    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.run > run, timeout=5_000)
+    assert c.snapshot.step < 300 and c.mode == "running"
+    assert c.worker.job.data is window.state.data
+    c.stop()
+
+
+def test_checkpoint_round_trip_through_the_file_menu(
+    qtbot, window, trainer, tmp_path, monkeypatch, messages
+):
+    c = trainer
+    path = tmp_path / "net.pt"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    c.train()
+    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step >= 100, timeout=10_000)
+    c.stop()
+    saved, data = c.snapshot, np.array(window.state.data)
+    c.actions["save_checkpoint"].trigger()
+    assert path.is_file() and not messages
+    assert checkpoint.load(path).step == saved.step  # the CLI's format
+
+    window.preset.setCurrentText("circles")
+    window.load_preset()
+    c.panel.width_box.setValue(64)
+    c.reset_weights()
+    assert c.snapshot.step == 0
+
+    c.actions["load_checkpoint"].trigger()
+    assert not messages
+    np.testing.assert_array_equal(window.state.data, data)
+    assert c.panel.values().width == 32 and c.snapshot.step == saved.step
+    for k, v in saved.weights.items():
+        assert torch.equal(c.snapshot.weights[k], v)
+    qtbot.waitUntil(lambda: c.view.field_fn is not None, timeout=5_000)
+    window.undo.undo()  # loading is one undoable edit
+    assert window.state.data.shape[0] == 300 and not np.array_equal(window.state.data, data)
+
+
+def test_a_corrupt_checkpoint_is_refused_and_changes_nothing(
+    window, trainer, tmp_path, monkeypatch, messages
+):
+    c = trainer
+    path = tmp_path / "broken.pt"
+    path.write_bytes(b"PK\x03\x04 this is not a checkpoint")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    c.reset_weights()
+    before = (np.array(window.state.data), c.snapshot, c.panel.values(), window.undo.count())
+    c.actions["load_checkpoint"].trigger()
+    assert len(messages) == 1 and "broken.pt" in messages[0]
+    assert np.array_equal(window.state.data, before[0])
+    assert (c.snapshot, c.panel.values(), window.undo.count()) == before[1:]
+
+
+def test_few_solver_steps_show_discretisation_error(qtbot, window, trainer):
+    c, view = trainer, trainer.view
+    window.state.set_t(1.0)
+    c.reset_weights()  # an untrained network: a field with some curvature
+    view.set_solver("rk4")
+    view.set_solver_steps(64)
+    qtbot.waitUntil(lambda: not view.busy(), timeout=10_000)
+    fine = view.scene.particles.positions().copy()
+    view.set_solver("euler")
+    view.set_solver_steps(2)
+    qtbot.waitUntil(lambda: not view.busy(), timeout=10_000)
+    coarse = view.scene.particles.positions()
+    assert np.abs(coarse - fine).max() > 1e-3
+    assert view.current_frame().heat is not None  # the error map

@@ -1,0 +1,213 @@
+"""Speed of the math core: prints figures, asserts nothing.
+
+    .venv/bin/python benchmarks/bench_core.py [--quick]
+
+1. Training steps/s of `training.Trainer` (reports, with the exact FM loss, every 10 steps
+   as by default) against a bare torch loop with the same VelocityMLP, batch 256, Adam and
+   CondOT target, measured in alternating rounds in the same run. Goal: ratio >= 0.95.
+2. The exact marginal field `marginal.velocity` on a 64 x 64 grid with N = 2000 data points
+   (median ms over repeats; goal <= 15 ms on 2 CPU cores) against a naive numpy broadcast
+   (full (m, N, 2) float64 arrays) in the same run (goal >= 20x), at t = 0.5 and t = 0.999,
+   with one torch thread and with the default count.
+3. 10,000 particles x 100 midpoint steps of the exact marginal flow (N = 2000): seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from flowviz.core import data, marginal, model, paths, solvers, training
+
+N_DATA = 2000
+BATCH = 256
+
+
+# ------------------------------------------------------------------------ training
+
+
+def bare_loop(points: torch.Tensor, steps: int, seed: int = 0):
+    """The training step with nothing around it: draw, CondOT target, Adam."""
+    net = model.build(model.ModelConfig(), seed=seed)
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    g = torch.Generator().manual_seed(seed)
+
+    def run() -> float:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            z = points[torch.randint(len(points), (BATCH,), generator=g)]
+            x0 = torch.randn(BATCH, 2, generator=g)
+            t = torch.rand(BATCH, generator=g)
+            x_t = t[:, None] * z + (1 - t[:, None]) * x0
+            loss = (net(x_t, t) - (z - x0)).square().sum(1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return steps / (time.perf_counter() - t0)
+
+    return run
+
+
+def trainer_loop(points: torch.Tensor, steps: int, rounds: int):
+    """Trainer.run() as the GUI worker and the CLI use it (report every 10 steps)."""
+    cfg = training.TrainConfig(steps=steps * (rounds + 1), batch_size=BATCH)
+    trainer = training.Trainer(data=points, config=cfg)
+    it = trainer.run()
+
+    def run() -> float:
+        t0 = time.perf_counter()
+        start = trainer.step_count
+        while trainer.step_count < start + steps:
+            next(it)
+        return (trainer.step_count - start) / (time.perf_counter() - t0)
+
+    return run
+
+
+def silent_trainer_loop(points: torch.Tensor, steps: int, rounds: int):
+    """Trainer.step() without reports: the loop's own overhead, without the FM loss."""
+    cfg = training.TrainConfig(steps=steps * (rounds + 1), batch_size=BATCH)
+    trainer = training.Trainer(data=points, config=cfg)
+
+    def run() -> float:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            trainer.step()
+        return steps / (time.perf_counter() - t0)
+
+    return run
+
+
+def bench_training(points: torch.Tensor, steps: int, rounds: int) -> None:
+    default_threads = torch.get_num_threads()
+    print(f"  batch {BATCH}, default VelocityMLP, N = {len(points)}; median of {rounds} x {steps}")
+    print(
+        f"  {'threads':>7}  {'bare loop':>9}  {'Trainer.run':>11}  ratio  {'no reports':>10}  ratio"
+    )
+    for threads in sorted({1, default_threads}):
+        torch.set_num_threads(threads)
+        try:
+            loops = [
+                bare_loop(points, steps),
+                trainer_loop(points, steps, rounds),
+                silent_trainer_loop(points, steps, rounds),
+            ]
+            for loop in loops:
+                loop()  # warm-up round
+            rates: list[list[float]] = [[], [], []]
+            for _ in range(rounds):  # interleaved, so background load hits all alike
+                for loop, r in zip(loops, rates, strict=True):
+                    r.append(loop())
+        finally:
+            torch.set_num_threads(default_threads)
+        bare, ours, silent = (statistics.median(r) for r in rates)
+        print(
+            f"  {threads:7d}  {bare:9.0f}  {ours:11.0f}  {ours / bare:5.3f}"
+            f"  {silent:10.0f}  {silent / bare:5.3f}   steps/s"
+        )
+    print("  goal: Trainer.run / bare >= 0.95 (run reports the exact FM loss every 10 steps)")
+
+
+# ------------------------------------------------------------------- exact field
+
+
+def naive_velocity(x: np.ndarray, t: float, z: np.ndarray) -> np.ndarray:
+    """CondOT marginal field with full (m, N, 2) float64 broadcasts: posterior softmax of
+    the Gaussian log-densities, times u_t(x|z) = z + (-1 / beta)(x - alpha z)."""
+    t = min(t, paths.T_MAX)
+    alpha, beta, d_alpha, d_beta = t, 1.0 - t, 1.0, -1.0
+    diff = x[:, None, :] - alpha * z[None, :, :]  # (m, N, 2)
+    logits = -(diff**2).sum(-1) / (2 * beta**2)
+    w = np.exp(logits - logits.max(1, keepdims=True))
+    w /= w.sum(1, keepdims=True)
+    u = d_alpha * z[None, :, :] + (d_beta / beta) * diff  # (m, N, 2)
+    return (w[:, :, None] * u).sum(1)
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def bench_field(points: torch.Tensor, repeats: int) -> None:
+    g = np.linspace(-3.6, 3.6, 64, dtype=np.float32)
+    grid_np = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    grid = torch.from_numpy(grid_np)
+    path = paths.make("condot")
+    z64, x64 = points.double().numpy(), grid_np.astype(np.float64)
+    default_threads = torch.get_num_threads()
+    print(f"  64 x 64 grid, N = {len(points)}, CondOT; median of {repeats} calls")
+    print(f"  {'t':>6}  {'threads':>7}  {'marginal.velocity':>17}  {'naive numpy':>11}  speed-up")
+    for t in (0.5, 0.999):
+        naive = median_ms(lambda t=t: naive_velocity(x64, t, z64), max(3, repeats // 4))
+        ref = naive_velocity(x64, t, z64)
+        for threads in sorted({1, default_threads}):
+            torch.set_num_threads(threads)
+            try:
+                ours = median_ms(
+                    lambda t=t: marginal.velocity(x=grid, t=t, data=points, path=path), repeats
+                )
+                u = marginal.velocity(x=grid, t=t, data=points, path=path).double().numpy()
+            finally:
+                torch.set_num_threads(default_threads)
+            err = np.abs(u - ref).max() / (np.abs(ref).max() + 1e-12)
+            print(
+                f"  {t:6.3f}  {threads:7d}  {ours:14.2f} ms  {naive:8.1f} ms  {naive / ours:7.1f}x"
+                f"   (max rel. diff {err:.1e})"
+            )
+    print("  goals: <= 15 ms, >= 20x")
+
+
+# ------------------------------------------------------------------------- flow
+
+
+def bench_flow(points: torch.Tensor, particles: int, steps: int) -> None:
+    path = paths.make("condot")
+    x0 = torch.randn(particles, 2, generator=torch.Generator().manual_seed(0))
+    t0 = time.perf_counter()
+    traj = solvers.integrate(
+        velocity=lambda x, t: marginal.velocity(x=x, t=t, data=points, path=path),
+        x0=x0,
+        t_grid=solvers.time_grid(steps),
+        method="midpoint",
+    )
+    seconds = time.perf_counter() - t0
+    calls = 2 * steps
+    finite = bool(torch.isfinite(traj).all())
+    print(
+        f"  {particles} particles x {steps} midpoint steps, N = {len(points)}: "
+        f"{seconds:.2f} s ({1000 * seconds / calls:.1f} ms per field call, finite: {finite})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, a shorter flow")
+    args = parser.parse_args()
+    points = data.preset("moons", N_DATA, seed=0)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads by default"
+        f"{' (quick)' if args.quick else ''}"
+    )
+    print("\n1. training steps/s")
+    if args.quick:
+        bench_training(points, steps=100, rounds=3)
+    else:
+        bench_training(points, steps=300, rounds=5)
+    print("\n2. exact marginal field")
+    bench_field(points, repeats=10 if args.quick else 40)
+    print("\n3. exact marginal flow")
+    bench_flow(points, particles=10_000, steps=20 if args.quick else 100)
+
+
+if __name__ == "__main__":
+    main()

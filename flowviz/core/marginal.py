@@ -10,9 +10,11 @@ component: x_t = alpha_t z_i + b_t s_j + sigma_min eps, so the mixture has N M c
 of width sigma_min and the pair-conditional field is d_alpha z_i + d_b s_j.
 
 Rows are done in chunks of at most CHUNK_ELEMENTS exponents (cache-sized, so memory stays
-bounded for any grid and data size). Near t = 1 (tiny width) the fast expanded form would
-round badly, and far from all data every component can underflow: those rows are redone
-with direct differences and a max-shifted softmax.
+bounded for any grid and data size). The fast form expands |x - mean|^2 into matrix
+products; near t = 1 (tiny width) that rounds badly in float32, and far from all data every
+component underflows. Such rows take the same products in float64 with a max-shifted
+softmax (accurate down to the T_MAX width), and any row still out of reach is done with
+direct differences.
 """
 
 from __future__ import annotations
@@ -117,14 +119,16 @@ class _Mixture:
         return self.zp.shape[0]
 
     def fast_rows(self, x, k):
-        """Rows whose float32 expansion error (~eps (|x| + |a z| + |c s|)^2 / w^2 in the
-        exponent) stays below 1e-3: there the fast path is as good as the direct one."""
+        """Rows whose expansion error (~eps (|x| + |a z| + |c s|)^2 / w^2 in the exponent,
+        eps of this mixture's dtype) stays below 1e-3: there the fast path is as good as
+        the direct one."""
         reach = x.norm(dim=1) + k.a.abs() * self.radius_z + k.c.abs() * self.radius_s
-        err = torch.finfo(x.dtype).eps * reach * reach / (k.w * k.w)
+        err = torch.finfo(self.zp.dtype).eps * reach * reach / (k.w * k.w)
         return err <= 1e-3
 
-    def fast(self, x, k):
-        """(log-sum-exp of the exponents, posterior moments [E z, E s]) for rows of x."""
+    def fast(self, x, k, *, shift: bool = False):
+        """(log-sum-exp of the exponents, posterior moments [E z, E s]) for rows of x.
+        shift=True subtracts each row's largest exponent first, so no row underflows."""
         inv = 1.0 / (k.w * k.w)
         rows = [k.a[:, None] * x * inv[:, None]]
         if self.sp is not None:
@@ -133,10 +137,14 @@ class _Mixture:
         if self.sp is not None:
             quad += [-k.a * k.c * inv, -0.5 * k.c * k.c * inv]
         aug = torch.cat([*rows, torch.stack(quad, 1)], 1)
-        e = (aug @ self.aug_t).clamp_min_(EXP_FLOOR).exp_()
+        logits = aug @ self.aug_t
+        top = logits.max(1, keepdim=True).values if shift else torch.zeros_like(logits[:, :1])
+        if shift:
+            logits.sub_(top)
+        e = logits.clamp_min_(EXP_FLOOR).exp_()
         mom = e @ self.moments
         mass = mom[:, -1]
-        return torch.log(mass), mom[:, :-1] / mass[:, None]
+        return top[:, 0] + torch.log(mass), mom[:, :-1] / mass[:, None]
 
     def exponents(self, x, k):
         """Direct exponents -|x - a z - c s|^2 / (2 w^2): (r, P). Differences, not the
@@ -159,7 +167,7 @@ class _Mixture:
 
 
 def _split(k: _Coeffs, sl) -> _Coeffs:
-    return _Coeffs(*(getattr(k, f)[sl] for f in _Coeffs.__dataclass_fields__))
+    return _Coeffs(*(f[sl] for f in _fields(k)))
 
 
 def _evaluate(x, t, data, path, source):
@@ -167,17 +175,26 @@ def _evaluate(x, t, data, path, source):
     _check(x, data, source)
     mix = _Mixture(data, source, x.dtype, x.device)
     k_all = _coeffs(path, _rows(t, x), source is not None)
-    fast = mix.fast_rows(x, k_all)
     m = x.shape[0]
-    lse = torch.empty(m, dtype=x.dtype, device=x.device)
     width = 2 if source is None else 4
-    mom = torch.empty(m, width, dtype=x.dtype, device=x.device)
-    for sl in _chunks(m, mix.size * width):
-        lse[sl], mom[sl] = mix.fast(x[sl], _split(k_all, sl))
-    # Rows whose exponent rounding is too coarse, or whose components (nearly) all
-    # underflowed: below MIN_LOG_MASS the largest terms sit near the subnormal range.
-    redo = (~fast) | ~(lse > MIN_LOG_MASS)
-    idx = redo.nonzero().flatten()
+    lse = torch.full((m,), -math.inf, dtype=x.dtype, device=x.device)
+    mom = torch.zeros(m, width, dtype=x.dtype, device=x.device)
+    fast = mix.fast_rows(x, k_all)
+    _fill(mix, x, k_all, fast, lse, mom, width)
+    # Rows whose components (nearly) all underflowed -- below MIN_LOG_MASS the largest
+    # terms sit near the subnormal range -- and rows too coarse in this dtype: max-shifted,
+    # in float64 where float32 is too coarse, and by direct differences if even that is.
+    left = ~(lse > MIN_LOG_MASS)
+    if bool(left.any()):
+        _fill(mix, x, k_all, left & fast, lse, mom, width, shift=True)
+        left &= ~fast
+    if bool(left.any()) and x.dtype != torch.float64:
+        wide = _Mixture(data, source, torch.float64, x.device)
+        x64, k64 = x.double(), _Coeffs(*(f.double() for f in _fields(k_all)))
+        rows = left & wide.fast_rows(x64, k64)
+        _fill(wide, x64, k64, rows, lse, mom, width, shift=True)
+        left &= ~rows
+    idx = left.nonzero().flatten()
     for sl in _chunks(len(idx), mix.size):
         i = idx[sl]
         lse[i], mom[i] = mix.stable(x[i], _split(k_all, i))
@@ -189,6 +206,19 @@ def _evaluate(x, t, data, path, source):
     vel = rate + (k.dw / k.w)[:, None] * (x - mean)
     log_p = lse - math.log(mix.size) - torch.log(2 * math.pi * k.w * k.w)
     return vel, log_p
+
+
+def _fill(mix, x, k, rows, lse, mom, width, *, shift=False) -> None:
+    """The fast path on the selected rows (bool (m,)), written into lse and mom."""
+    idx = rows.nonzero().flatten()
+    for sl in _chunks(len(idx), mix.size * width):
+        i = idx[sl]
+        part_lse, part_mom = mix.fast(x[i], _split(k, i), shift=shift)
+        lse[i], mom[i] = part_lse.to(lse.dtype), part_mom.to(mom.dtype)
+
+
+def _fields(k: _Coeffs):
+    return (getattr(k, f) for f in _Coeffs.__dataclass_fields__)
 
 
 def velocity(

@@ -10,6 +10,7 @@ gap is then no longer constant: that is the honest picture.)
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 
@@ -35,7 +36,7 @@ class TrainConfig:
     poly_n: float = 2.0
     coupling: str = "independent"
     seed: int = 0
-    report_every: int = 10
+    report_every: int = 25  # the exact FM loss costs ~2 steps: every 25 keeps ~0.95x speed
     lr_decay: bool = True  # cosine decay to 0 over `steps` (ignored when running forever)
     device: str = "cpu"
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -134,13 +135,15 @@ class Trainer:
         self.data = data.to(self.device, torch.float32)
         self.source = None if source is None else source.to(self.device, torch.float32)
         self.model = (model or build(c.model, seed=c.seed)).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=c.lr)
+        # The fused kernel is ~15% faster per step on the CPU (MPS lacks it in older torch).
+        fused = self.device.type in ("cpu", "cuda")
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=c.lr, fused=fused)
         self.scheduler = None
         if c.lr_decay and c.steps is not None:
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, c.steps)
         self.generator = torch.Generator(device=self.device).manual_seed(c.seed)
         self.step_count = 0
-        self._last_good = self.weights()
+        self._last_good = self._checkpoint()
 
     def weights(self) -> dict[str, torch.Tensor]:
         """A detached CPU copy of the weights that later steps cannot change."""
@@ -195,13 +198,18 @@ class Trainer:
         cfm = float(loss.detach())
         fm = self.exact_fm_loss(batch, pred.detach())
         if not (_finite(cfm) and _finite(fm) and self._weights_finite()):
-            self.model.load_state_dict(self._last_good)
+            weights, optimizer = self._last_good
+            self.model.load_state_dict(weights)
+            self.optimizer.load_state_dict(optimizer)  # Adam's moments may hold NaN too
             raise DivergenceError(
                 f"training diverged at step {self.step_count} (loss {cfm:.3g}); "
                 "kept the last finite weights -- lower the learning rate"
             )
-        self._last_good = self.weights()
+        self._last_good = self._checkpoint()
         return TrainReport(step=self.step_count, cfm_loss=cfm, fm_loss=fm)
+
+    def _checkpoint(self) -> tuple[dict, dict]:
+        return self.weights(), copy.deepcopy(self.optimizer.state_dict())
 
     def _weights_finite(self) -> bool:
         return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())

@@ -184,6 +184,13 @@ def test_divergence_keeps_the_weights_of_the_last_report(moons):
     assert tr.step_count > good.step
     after = tr.weights()
     assert all(torch.equal(after[k], kept[k]) for k in kept)
+    # Adam's moments (and learning rate) come back from the same report, so the run can
+    # go on: with NaN moments every later step would be NaN again.
+    for state in tr.optimizer.state.values():
+        assert all(torch.isfinite(v).all() for v in state.values() if torch.is_tensor(v))
+    assert tr.optimizer.param_groups[0]["lr"] < 1
+    more = [r for _, r in zip(range(3), tr.run(), strict=False)]
+    assert len(more) == 3 and all(math.isfinite(r.cfm_loss) for r in more)
 
 
 # ----------------------------------------------------------------------- validation

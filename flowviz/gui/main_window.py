@@ -272,6 +272,10 @@ class MainWindow(QMainWindow):
         self.sigma.setToolTip("σ_min: width kept at t = 1 (needed > 0 for a drawn source)")
         self.sigma.setKeyboardTracking(False)
         self.sigma.valueChanged.connect(lambda _v: self._apply_path())
+        self.poly_n = QDoubleSpinBox(minimum=0.25, maximum=8.0, singleStep=0.25, decimals=2)
+        self.poly_n.setToolTip("Exponent n of the polynomial path α_t = t^n (1: CondOT)")
+        self.poly_n.setKeyboardTracking(False)
+        self.poly_n.valueChanged.connect(lambda _v: self._apply_path())
         for label, w in (
             ("radius", self.radius),
             ("density", self.density),
@@ -279,13 +283,17 @@ class MainWindow(QMainWindow):
             ("preset", self.preset),
             (None, self.count),
             ("path", self.path_box),
+            ("n", self.poly_n),
             ("σ_min", self.sigma),
         ):
             if label == "preset" or label == "path" or w is self.draw_target:
                 bar.addSeparator()
-            if label:
-                bar.addWidget(QLabel(f" {label} "))
-            bar.addWidget(w)
+            actions = [bar.addWidget(QLabel(f" {label} "))] if label else []
+            actions.append(bar.addWidget(w))
+            if w is self.poly_n:
+                self.poly_n_actions = actions  # shown only for the polynomial path
+                for action in actions:
+                    action.setVisible(False)
 
     # ------------------------------------------------------------ core loading
 
@@ -415,7 +423,9 @@ class MainWindow(QMainWindow):
             self.sigma.setValue(sigma)
             self.sigma.blockSignals(False)
             self.show_status("A drawn source needs σ_min > 0: set σ_min = 0.05.")
-        path = paths.make(name, sigma_min=sigma)
+        for action in self.poly_n_actions:
+            action.setVisible(name == "polynomial")
+        path = paths.make(name, sigma_min=sigma, n=self.poly_n.value())
         self.state.set_path(path)
         self.show_status(path.describe())
 
@@ -489,6 +499,7 @@ class MainWindow(QMainWindow):
         self.density.setValue(int(s.value("tools/density", 300)))
         self.count.setValue(int(s.value("count", DEFAULT_COUNT)))
         self.sigma.setValue(float(s.value("sigma_min", 0.0)))
+        self.poly_n.setValue(float(s.value("poly_n", 2.0)))
         self.time_bar.speed.setValue(float(s.value("speed", 1.0)))
         self.time_bar.loop.setChecked(_bool(s.value("loop", True)))
         tool = str(s.value("tools/tool", "brush"))
@@ -507,6 +518,7 @@ class MainWindow(QMainWindow):
         s.setValue("tools/tool", self.tools.tool)
         s.setValue("count", self.count.value())
         s.setValue("sigma_min", self.sigma.value())
+        s.setValue("poly_n", self.poly_n.value())
         s.setValue("speed", self.time_bar.speed.value())
         s.setValue("loop", self.time_bar.loop.isChecked())
         if self.preset.currentText():

@@ -15,4 +15,11 @@ def register(thread: QThread) -> QThread:
 
 
 def running_qthreads() -> list[QThread]:
-    return [t for t in list(_threads) if t.isRunning()]
+    return [t for t in list(_threads) if _running(t)]
+
+
+def _running(thread: QThread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:  # its C++ object is already deleted: it cannot be running
+        return False

@@ -1,6 +1,7 @@
 """The linked views: picking z, the slider driving the drawn field, the probe, seams."""
 
 import numpy as np
+import pytest
 import torch
 from gui_mouse import click
 from PySide6.QtCore import Qt
@@ -108,6 +109,23 @@ def test_path_selector_updates_the_state_at_once(window):
     assert window.state.path.name == "vp"
     window.sigma.setValue(0.05)
     assert window.state.path.sigma_min == 0.05 and window.state.path.name == "vp"
+
+
+def test_polynomial_exponent_is_shown_and_applied_only_for_that_path(window):
+    def shown():
+        return [a.isVisible() for a in window.poly_n_actions]
+
+    assert shown() == [False, False]  # the label "n" and its spin box
+    window.path_box.setCurrentIndex(window.path_box.findData("polynomial"))
+    assert shown() == [True, True]
+    window.poly_n.setValue(3.0)
+    path = window.state.path
+    assert path.name == "polynomial"
+    t = 0.6
+    alpha = float(path.schedule(torch.tensor([t])).alpha[0])
+    assert alpha == pytest.approx(t**3, rel=1e-5)  # alpha_t = t^n with the chosen n
+    window.path_box.setCurrentIndex(window.path_box.findData("condot"))
+    assert shown() == [False, False]
 
 
 def test_added_field_view_follows_set_field_and_set_heatmap(qtbot, window):

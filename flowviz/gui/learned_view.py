@@ -20,8 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox
+from PySide6.QtCore import QTimer, Signal
 
 from flowviz.core import frames
 from flowviz.gui.field_view import FieldView
@@ -37,10 +36,12 @@ HEAT_RES = 48  # the error map is a smooth picture: 48^2 points cost half of 72^
 PARTICLE_CHUNK = 1000
 MAX_EXACT_MEMO = 256
 TITLE = "<b>Learned</b> &nbsp; v<sub>θ</sub>(x, t)"
+HINT = " &nbsp;<small>(press Train, Ctrl+T)</small>"
 ERROR_TIP = (
-    "Heat layer: the error |v_θ(x,t) − u_t(x)| against the exact marginal field, relative "
-    "to the typical speed of u_t at that t (white: no error; darkest: an error as large as "
-    "the typical speed). It fades as the network learns."
+    "Heat layer of the Learned view: the error |v_θ(x,t) − u_t(x)| against the exact "
+    "marginal field, relative to the local speed |u_t(x)| (plus the median speed): white "
+    "is exact, darkest is off by as much as the field itself. It fades as the network "
+    "learns, first where p_t has mass: the network never sees points where p_t is ~0."
 )
 
 
@@ -79,8 +80,10 @@ class ExactOnGrid:
         self.grid = frames.grid(res, lim)
         self._memo: dict[float, tuple[np.ndarray, float]] = {}
 
-    def at(self, t: float) -> tuple[np.ndarray, float]:
-        """(u_t on the grid (res*res, 2), its 95th-percentile speed)."""
+    def at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """(u_t on the grid (res*res, 2), the error scale per grid point (res*res,):
+        |u_t(x)| plus the median speed, so the error is relative to the local speed without
+        blowing up where u_t vanishes)."""
         hit = self._memo.get(t)
         if hit is None:
             import torch
@@ -94,10 +97,11 @@ class ExactOnGrid:
                 path=self.path,
                 source=None if self.source is None else torch.from_numpy(np.array(self.source)),
             ).numpy()
-            scale = float(np.percentile(np.linalg.norm(u, axis=1), 95))
+            speed = np.linalg.norm(u, axis=1)
+            scale = speed + max(float(np.median(speed)), 1e-6)
             if len(self._memo) >= MAX_EXACT_MEMO:
                 self._memo.clear()
-            hit = self._memo[t] = (u, max(scale, 1e-6))
+            hit = self._memo[t] = (u, scale.astype(np.float32))
         return hit
 
 
@@ -105,7 +109,7 @@ def learned_frame(
     *, field_fn, exact: ExactOnGrid | None, t: float, spec: frames.FrameSpec
 ) -> frames.FieldFrame:
     """One frame of the learned field. With exact, the heat layer is the relative error
-    |v_theta - u_t| / (95th-percentile |u_t|), clipped to [0, 1], on a fixed scale (so it
+    |v_theta - u_t| / (|u_t| + median |u_t|), clipped to [0, 1], on a fixed scale (so it
     fades as training improves); else spec.heat "speed" shows |v_theta|, anything else
     none (a network has no density)."""
     tails = frames.grid(spec.arrow_res, spec.lim)
@@ -155,7 +159,9 @@ def learned_trajectories(
 
 class LearnedView(FieldView):
     """The third view. set_field(InferenceField or None) shows new weights (soft refresh);
-    solver / solver_steps / error map are chosen in its header row.
+    set_solver, set_solver_steps, set_error_map choose how it is drawn (the Training dock
+    has the controls: extra rows here would give this plot another aspect ratio than its
+    camera-linked neighbours, and linked aspect-locked views of different shapes fight).
 
     refreshed: emitted when the particles of the latest weights are on screen.
     """
@@ -176,71 +182,59 @@ class LearnedView(FieldView):
         self._next_gen = -1
         self._exact: ExactOnGrid | None = None
         self._exact_key = None
-        self._build_header()
+        self._update_title()
 
-    # ------------------------------------------------------------ header
+    # ------------------------------------------------------------ camera
 
-    def _build_header(self) -> None:
-        row = QHBoxLayout()
-        row.setContentsMargins(4, 0, 4, 0)
-        self.solver_box = QComboBox()
-        self.solver_box.addItems(SOLVERS)
-        self.solver_box.setCurrentText(self.solver)
-        self.solver_box.setToolTip(
-            "ODE solver moving the particles with v_θ: euler (1 network call per step), "
-            "midpoint (2), rk4 (4)"
-        )
-        self.solver_box.currentTextChanged.connect(self.set_solver)
-        self.steps_box = QSpinBox(minimum=1, maximum=500)
-        self.steps_box.setValue(self.solver_steps)
-        self.steps_box.setKeyboardTracking(False)
-        self.steps_box.setToolTip(
-            "Solver steps from t = 0 to 1. Few steps show the discretisation error: the "
-            "particles overshoot and land off the data."
-        )
-        self.steps_box.valueChanged.connect(self.set_solver_steps)
-        self.error_box = QCheckBox("error map")
-        self.error_box.setChecked(self.error_map)
-        self.error_box.setToolTip(ERROR_TIP)
-        self.error_box.toggled.connect(self.set_error_map)
-        self.hint = QLabel("")
-        self.hint.setStyleSheet("color: gray")
-        for w in (QLabel("solver"), self.solver_box, QLabel("steps"), self.steps_box):
-            row.addWidget(w)
-        row.addSpacing(8)
-        row.addWidget(self.error_box)
-        row.addStretch(1)
-        self.layout().insertLayout(1, row)
-        self.layout().insertWidget(2, self.hint, 0, Qt.AlignmentFlag.AlignCenter)
-        self._update_hint()
+    def reset_camera(self, x_range=None, y_range=None) -> None:
+        """Show [-LIM, LIM]^2 (or the given ranges) in this view and so in every view
+        linked to it."""
+        lim = (-frames.LIM, frames.LIM)
+        self.plot.setRange(xRange=x_range or lim, yRange=y_range or lim, padding=0)
+
+    def hideEvent(self, event) -> None:
+        # Linked, aspect-locked views of different shapes push each other's ranges apart
+        # while the splitter re-lays them out; remember the camera to restore it on show.
+        self._camera = self.viewbox.viewRange()
+        super().hideEvent(event)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        camera = getattr(self, "_camera", None)
+        if camera is not None:
+            self._camera = None
+            QTimer.singleShot(0, self, lambda: self.reset_camera(*camera))
+
+    # ------------------------------------------------------------ settings
 
     def set_solver(self, name: str) -> None:
+        """The particles' ODE solver: "euler", "midpoint" or "rk4"."""
         if name not in SOLVERS:
-            raise ValueError(f"unknown solver {name!r}")
+            raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")
         if name != self.solver:
             self.solver = name
-            self.solver_box.setCurrentText(name)
             self.invalidate()
 
     def set_solver_steps(self, steps: int) -> None:
-        if steps != self.solver_steps:
+        """Solver steps from t = 0 to 1 (few: visible discretisation error)."""
+        if int(steps) < 1:
+            raise ValueError(f"solver steps must be >= 1, got {steps}")
+        if int(steps) != self.solver_steps:
             self.solver_steps = int(steps)
-            self.steps_box.setValue(self.solver_steps)
             self.invalidate()
 
     def set_error_map(self, on: bool) -> None:
+        """Heat layer: the error |v_theta - u_t| (on) or the display's choice (off)."""
         if bool(on) != self.error_map:
             self.error_map = bool(on)
-            self.error_box.setChecked(self.error_map)
             self.invalidate()
 
     def set_field(self, fn) -> None:
         super().set_field(fn)
-        self._update_hint()
+        self._update_title()
 
-    def _update_hint(self) -> None:
-        self.hint.setText("" if self.field_fn is not None else "Press Train (Ctrl+T) to learn v_θ")
-        self.hint.setVisible(self.field_fn is None)
+    def _update_title(self) -> None:
+        self.title.setText(TITLE if self.field_fn is not None else TITLE + HINT)
 
     # ------------------------------------------------------------ state
 
@@ -365,7 +359,7 @@ class LearnedView(FieldView):
             self._frame_gen[frame.t] = gen
             if self._want == frame.t:
                 self._want = None
-            self._draw()
+            self._draw_frame()
 
         self.worker.submit(
             lambda: learned_frame(field_fn=fn, exact=exact, t=t, spec=spec),
@@ -381,6 +375,12 @@ class LearnedView(FieldView):
     # ------------------------------------------------------------ drawing
 
     def _draw(self) -> None:
+        self._draw_frame()
+        self._draw_particles(self.state.t)
+
+    def _draw_frame(self) -> None:
+        """Show the best frame for t (asking for the right one if it is missing or of
+        older weights); particles are left alone (a frame landing does not move them)."""
         t = self.state.t
         if self._ready_to_compute():
             # paused: the frame at exactly t; playing: the nearest cached step
@@ -394,7 +394,6 @@ class LearnedView(FieldView):
         if frame is not self._shown:
             self._shown = frame
             self.scene.show_frame(frame, self._display.arrow_res)
-        self._draw_particles(t)
 
 
 def _numpy_velocity(fn):

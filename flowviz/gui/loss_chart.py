@@ -10,16 +10,18 @@ so the gap is then *not* constant: the chart says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from flowviz.render.style import Style
 
 EMA = 0.05  # weight of the newest report in the moving average
+REDRAW_MS = 250  # the chart redraws at most 4 times a second (its axes are costly to paint)
 MAX_POINTS = 20_000  # beyond this the history is halved (every other report kept)
 CFM_COLOUR = (230, 120, 20)
 FM_COLOUR = (30, 110, 210)
@@ -33,6 +35,26 @@ OT_TIP = (
     "With a minibatch OT coupling the network learns the OT-coupled field, while L_FM here is "
     "measured against the independent marginal u_t: the gap is no longer a constant."
 )
+
+
+class _LogAxis(pg.AxisItem):
+    """Log-axis ticks at 1, 2, 5 x 10^k (pyqtgraph labels every minor 2..9 tick, which
+    piles up in a short chart); only the decades when the range spans many of them."""
+
+    def tickValues(self, minVal, maxVal, size):
+        if not self.logMode:
+            return super().tickValues(minVal, maxVal, size)
+        lo, hi = sorted((minVal, maxVal))
+        decades = [float(k) for k in range(math.floor(lo), math.ceil(hi) + 1) if lo <= k <= hi]
+        minor = [
+            k + math.log10(m)
+            for k in range(math.floor(lo), math.ceil(hi) + 1)
+            for m in (2, 5)
+            if lo <= k + math.log10(m) <= hi
+        ]
+        if hi - lo <= 2.5 or len(decades) < 2:
+            return [(1.0, sorted(decades + minor))]
+        return [(1.0, decades), (None, minor)]
 
 
 class _Series:
@@ -89,14 +111,16 @@ class LossChart(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(style.background)
         self.graphics.setMinimumHeight(220)
-        self.loss_plot: pg.PlotItem = self.graphics.addPlot(row=0, col=0)
+        self.loss_plot: pg.PlotItem = self.graphics.addPlot(
+            row=0, col=0, axisItems={"left": _LogAxis("left")}
+        )
         self.gap_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=0)
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
         lp, gp = self.loss_plot, self.gap_plot
         lp.setLogMode(y=True)
+        lp.getAxis("left").setStyle(maxTextLevel=0)
         lp.setLabel("left", "loss")
-        lp.addLegend(offset=(-8, 6), labelTextSize="8pt", labelTextColor=style.foreground)
         gp.setLabel("left", "L_FM − L_CFM")
         gp.setLabel("bottom", "step")
         gp.setXLink(lp)
@@ -112,18 +136,32 @@ class LossChart(QWidget):
         faint = 70
         self.cfm_raw = lp.plot(pen=pg.mkPen((*CFM_COLOUR, faint), width=1))
         self.fm_raw = lp.plot(pen=pg.mkPen((*FM_COLOUR, faint), width=1))
-        self.cfm_ema = lp.plot(pen=pg.mkPen(CFM_COLOUR, width=2), name="L_CFM (conditional)")
-        self.fm_ema = lp.plot(pen=pg.mkPen(FM_COLOUR, width=2), name="L_FM (exact marginal)")
+        self.cfm_ema = lp.plot(pen=pg.mkPen(CFM_COLOUR, width=2))
+        self.fm_ema = lp.plot(pen=pg.mkPen(FM_COLOUR, width=2))
         self.gap_raw = gp.plot(pen=pg.mkPen((*GAP_COLOUR, faint), width=1))
         self.gap_ema = gp.plot(pen=pg.mkPen(GAP_COLOUR, width=2))
+        self.legend = QLabel(
+            f"<span style='color:{_hex(CFM_COLOUR)}'>━━</span> L<sub>CFM</sub> conditional "
+            f"&nbsp; <span style='color:{_hex(FM_COLOUR)}'>━━</span> L<sub>FM</sub> exact "
+            f"&nbsp; <span style='color:{_hex(GAP_COLOUR)}'>━━</span> gap"
+        )
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        self.legend.setToolTip("Faint: each reported batch; bold: moving average")
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.legend)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.note)
+        self._redraw_timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw_timer.timeout.connect(self._redraw)
         self.set_coupling("independent")
+
+    def sizeHint(self) -> QSize:
+        return QSize(330, 300)
 
     def set_coupling(self, coupling: str) -> None:
         """Say whether the gap should be constant (independent coupling) or not (OT)."""
@@ -140,6 +178,7 @@ class LossChart(QWidget):
 
     def clear(self) -> None:
         self.series.clear()
+        self._redraw_timer.stop()
         self._redraw()
 
     def add(self, points: Iterable) -> None:
@@ -150,8 +189,8 @@ class LossChart(QWidget):
                 gap = p.fm_loss - p.cfm_loss
                 self.series.append(p.step, {"cfm": p.cfm_loss, "fm": p.fm_loss, "gap": gap})
                 added = True
-        if added:
-            self._redraw()
+        if added and not self._redraw_timer.isActive():
+            self._redraw_timer.start()
 
     def latest_gap(self) -> float:
         """The smoothed L_FM - L_CFM (NaN before the first report)."""
@@ -171,3 +210,7 @@ class LossChart(QWidget):
             item.setData(x, np.maximum(values[: s.n], tiny))
         self.gap_raw.setData(x, s.raw["gap"][: s.n])
         self.gap_ema.setData(x, s.ema["gap"][: s.n])
+
+
+def _hex(rgb) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)

@@ -16,6 +16,7 @@ steps with its own cosine learning-rate decay.
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,7 @@ from flowviz.gui.loss_chart import LossChart
 from flowviz.gui.training_panel import FOLLOW, Hyper, TrainingPanel
 from flowviz.gui.training_worker import (
     Snapshot,
+    TrainingProcess,
     TrainingWorker,
     TrainJob,
     frozen_weights,
@@ -40,10 +42,17 @@ if TYPE_CHECKING:
     from flowviz.core.training import TrainConfig
     from flowviz.gui.main_window import MainWindow
 
-VIEW_INTERVAL = 0.5  # s between weight updates of the Learned view while training
-QUALITY_INTERVAL = 1.0  # s between sample-quality readouts
+# Each weight update of the Learned view costs the frame worker ~0.2 s of a core (its
+# particles, then each frame as it is shown) and a readout ~0.1 s: on 2 cores shared with
+# the UI and the training process these rates keep the animation fluid.
+VIEW_INTERVAL = 1.0  # s between weight updates of the Learned view while training
+QUALITY_INTERVAL = 2.0  # s between sample-quality readouts while training
+READOUT_MS = 250  # the step / loss labels change at most 4 times a second
 CHECKPOINT_FILTER = "flowviz checkpoints (*.pt);;All files (*)"
 IDLE, RUNNING, PAUSED = "idle", "running", "paused"
+#: "process" (train in a child process: its own GIL, full speed while the UI animates) or
+#: "thread" (train in the worker thread); FLOWVIZ_TRAINING=thread chooses the latter.
+BACKEND = os.environ.get("FLOWVIZ_TRAINING", "process")
 
 
 def install_training(window: MainWindow) -> TrainingController:
@@ -63,7 +72,10 @@ class TrainingController(QObject):
         self.mode = IDLE
         self.snapshot: Snapshot | None = None
         self.worker: TrainingWorker | None = None
+        use_process = BACKEND == "process" and TrainingProcess.available()
+        self.process = TrainingProcess() if use_process else None
         self.quality: tuple[float, float] | None = None  # (swd, floor) of the shown weights
+        self.quality_step = -1  # the step of the weights that quality measured
         self._run = 0
         self._last_seq = 0
         self._ready = False
@@ -85,6 +97,9 @@ class TrainingController(QObject):
         window.add_view("Learned", self.view)
         self.panel = TrainingPanel(self.actions)
         self.panel.changed.connect(self._on_panel_changed)
+        self.panel.solver_box.currentTextChanged.connect(self.view.set_solver)
+        self.panel.solver_steps_box.valueChanged.connect(self.view.set_solver_steps)
+        self.panel.error_box.toggled.connect(self.view.set_error_map)
         self.chart = LossChart(window.style_)
         self.dock = self._dock("Training", "training_dock", self.panel)
         self.loss_dock = self._dock("Loss", "loss_dock", self.chart)
@@ -93,9 +108,12 @@ class TrainingController(QObject):
             window.tabifyDockWidget(display, self.dock)
             self.dock.raise_()
         window.add_dock(self.loss_dock, Qt.DockWidgetArea.RightDockWidgetArea)
+        window.resizeDocks([self.dock, self.loss_dock], [340, 340], Qt.Orientation.Horizontal)
 
         self._pump_timer = QTimer(self, singleShot=True)
         self._pump_timer.timeout.connect(self._pump)
+        self._readout_timer = QTimer(self, singleShot=True, interval=READOUT_MS)
+        self._readout_timer.timeout.connect(self._show_progress)
         self._restart_timer = QTimer(self, singleShot=True, interval=0)
         self._restart_timer.timeout.connect(self._restart_for_new_data)
         for sig in (self.state.data_changed, self.state.source_changed):
@@ -235,9 +253,12 @@ class TrainingController(QObject):
         """The window is closing: stop and join the run; ignore anything still queued."""
         self._closed = True
         self._pump_timer.stop()
+        self._readout_timer.stop()
         self._restart_timer.stop()
         if self.worker is not None:
             self.worker.stop()
+        if self.process is not None:
+            self.process.close()
         self.mode = IDLE
         self._update_actions()
 
@@ -311,12 +332,12 @@ class TrainingController(QObject):
             data=self.state.data,
             source=self.state.source,
             config=config,
-            weights=weights,
+            weights=None if weights is None else {k: v.numpy() for k, v in weights.items()},
             start_step=start,
         )
         # No Qt parent: the thread object lives exactly as long as its Python wrapper (the
         # registry of threads holds weak references), and every run is joined before that.
-        worker = TrainingWorker(job, run=self._run, paused=paused)
+        worker = TrainingWorker(job, run=self._run, paused=paused, process=self.process)
         queued = Qt.ConnectionType.QueuedConnection
         worker.snapshot.connect(self._on_snapshot, queued)
         worker.failed.connect(self._on_failed, queued)
@@ -345,7 +366,10 @@ class TrainingController(QObject):
         self._last_seq = snap.seq
         self.snapshot = snap
         self.chart.add(snap.reports)
-        self._show_progress(snap)
+        if snap.final or self.mode != RUNNING:
+            self._show_progress()
+        elif not self._readout_timer.isActive():
+            self._readout_timer.start()
         self._view_pending = snap
         self._pump()
 
@@ -369,7 +393,10 @@ class TrainingController(QObject):
                 f"Finished: step {snap.step}, L_CFM {snap.cfm_loss:.4g}, L_FM {snap.fm_loss:.4g}."
             )
 
-    def _show_progress(self, snap: Snapshot) -> None:
+    def _show_progress(self) -> None:
+        snap = self.snapshot
+        if snap is None or self._closed:
+            return
         c = snap.config
         total = "" if c.steps is None or snap.final else f" (run of {c.steps})"
         rate = f" · {snap.steps_per_s:.0f} steps/s" if snap.steps_per_s > 0 else ""
@@ -424,9 +451,12 @@ class TrainingController(QObject):
         def job():
             from flowviz.gui import sample_quality as q
 
-            samples = q.sample(velocity=field.velocity, n=q.SAMPLES, source=source, sigma_min=sigma)
-            swd = q.distance(samples=samples, data=data)
-            floor = known if known is not None else q.floor(data=data, n=q.SAMPLES)
+            try:
+                swd = q.readout(velocity=field.velocity, data=data, source=source, sigma_min=sigma)
+                n = q.sample_count(len(data))
+                floor = known if known is not None else q.floor(data=data, n=n)
+            except (RuntimeError, ValueError) as exc:  # the readout must not wedge
+                return exc
             return swd, floor
 
         def done(result) -> None:
@@ -436,10 +466,14 @@ class TrainingController(QObject):
             if self._quality_again:
                 self._quality_again = False
                 QTimer.singleShot(0, self, lambda: self._measure_quality(True))
+            if isinstance(result, Exception):
+                self.panel.quality.setText(f"Sample quality: not measured ({result})")
+                return
             swd, floor = result
             self._floor = (data, floor)
             if data is self.state.data:
                 self.quality = (swd, floor)
+                self.quality_step = snap.step
                 self.panel.quality.setText(
                     f"Sample quality: SWD <b>{swd:.3f}</b> · floor {floor:.3f} "
                     f"(<b>{swd / floor:.2f}×</b>)"
@@ -461,6 +495,9 @@ class TrainingController(QObject):
         if mps is not None and mps.is_available():
             present.append("mps")
         self.panel.set_devices(present, str(resolve_device("auto")))
+        # The window is laid out by now: undo what its first layout did to the cameras of
+        # the three linked, aspect-locked views (they push each other's ranges apart).
+        self.view.reset_camera()
         self._ready = True
         self._update_actions()
 
@@ -584,9 +621,7 @@ class TrainingController(QObject):
         self.chart.set_coupling(c.coupling)
         nan = math.nan
         self._on_snapshot(
-            Snapshot(
-                ckpt.step, nan, nan, ckpt.step, frozen_weights(weights), c, "cpu", run=self._run
-            )
+            Snapshot(ckpt.step, nan, nan, ckpt.step, frozen_weights(weights), c, "", run=self._run)
         )
         w.show_status(
             f"Loaded {Path(filename).name}: {len(state.data)} points, step {ckpt.step}, "

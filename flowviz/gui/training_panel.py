@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
     QGridLayout,
     QLabel,
     QSizePolicy,
@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from flowviz.gui.learned_view import ERROR_TIP, SOLVERS
 
 ACTIVATIONS = ("silu", "relu", "tanh", "gelu", "elu")  # as core.model.ACTIVATIONS (no torch)
 COUPLINGS = {
@@ -112,9 +114,6 @@ class TrainingPanel(QWidget):
             self.buttons[key] = b
         outer.addLayout(buttons)
 
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setVerticalSpacing(3)
         self.width_box = self._spin(4, 1024, 128, "Hidden units per layer of the MLP v_θ", 16)
         self.depth_box = self._spin(1, 8, 3, "Hidden layers of the MLP v_θ")
         self.activation_box = self._combo({a: a for a in ACTIVATIONS}, "Activation function")
@@ -135,7 +134,7 @@ class TrainingPanel(QWidget):
             "or by minibatch optimal transport (straighter paths)",
         )
         self.path_box = self._combo(
-            {FOLLOW: "as the window (tool bar)", **PATHS},
+            {FOLLOW: "as the tool bar", **PATHS},
             "Probability path trained on; by default the one chosen in the tool bar",
         )
         self.seed_box = self._spin(0, 2**31 - 1, 0, "Seed of the initial weights and batches")
@@ -145,21 +144,52 @@ class TrainingPanel(QWidget):
             "Where the network trains: auto picks CUDA, then Apple MPS, else the CPU"
         )
         self.device_box.currentIndexChanged.connect(lambda *_: self.changed.emit())
-        for label, w in (
-            ("width", self.width_box),
-            ("depth", self.depth_box),
-            ("activation", self.activation_box),
-            ("learning rate", self.lr_box),
-            ("batch size", self.batch_box),
-            ("steps", self.steps_box),
-            ("coupling", self.coupling_box),
-            ("path", self.path_box),
-            ("seed", self.seed_box),
-            ("device", self.device_box),
-        ):
-            form.addRow(label, w)
-        outer.addLayout(form)
+        net = QGridLayout()
+        net.setVerticalSpacing(3)
+        net.setColumnStretch(1, 1)
+        net.setColumnStretch(3, 1)
+        _grid(
+            net,
+            [
+                ("width", self.width_box, "depth", self.depth_box),
+                ("activation", self.activation_box, "seed", self.seed_box),
+                ("lr", self.lr_box, "batch", self.batch_box),
+                ("steps", self.steps_box, "device", self.device_box),
+                ("coupling", self.coupling_box),
+                ("path", self.path_box),
+            ],
+        )
+        outer.addWidget(_heading("Network and training"))
+        outer.addLayout(net)
 
+        self.solver_box = QComboBox(self)
+        self.solver_box.addItems(SOLVERS)
+        self.solver_box.setCurrentText("midpoint")
+        self.solver_box.setToolTip(
+            "ODE solver moving the Learned view's particles with v_θ: euler (1 network call "
+            "per step), midpoint (2), rk4 (4)"
+        )
+        self.solver_steps_box = QSpinBox(self)
+        self.solver_steps_box.setRange(1, 500)
+        self.solver_steps_box.setValue(20)
+        self.solver_steps_box.setKeyboardTracking(False)
+        self.solver_steps_box.setToolTip(
+            "Solver steps from t = 0 to 1. Few steps show the discretisation error: the "
+            "particles overshoot and land off the data."
+        )
+        self.error_box = QCheckBox("error map |v_θ − u_t|", self)
+        self.error_box.setChecked(True)
+        self.error_box.setToolTip(ERROR_TIP)
+        view = QGridLayout()
+        view.setVerticalSpacing(3)
+        view.setColumnStretch(1, 1)
+        view.setColumnStretch(3, 1)
+        _grid(view, [("solver", self.solver_box, "steps", self.solver_steps_box)])
+        view.addWidget(self.error_box, 1, 0, 1, 4)
+        outer.addWidget(_heading("Learned view"))
+        outer.addLayout(view)
+
+        outer.addWidget(_heading("Progress"))
         self.progress = QLabel("Not trained yet.")
         self.losses = QLabel("")
         self.quality = QLabel("")
@@ -173,6 +203,9 @@ class TrainingPanel(QWidget):
             w.setWordWrap(True)
             outer.addWidget(w)
         outer.addStretch(1)
+
+    def sizeHint(self) -> QSize:
+        return QSize(330, super().sizeHint().height())
 
     def _spin(self, lo: int, hi: int, value: int, tip: str, step: int = 1) -> QSpinBox:
         box = QSpinBox(self)
@@ -245,3 +278,19 @@ class TrainingPanel(QWidget):
         for w, _ in (*widgets, *combos):
             w.blockSignals(False)
         self.changed.emit()
+
+
+def _heading(text: str) -> QLabel:
+    label = QLabel(f"<b>{text}</b>")
+    label.setContentsMargins(0, 6, 0, 0)
+    return label
+
+
+def _grid(grid: QGridLayout, rows) -> None:
+    """Rows of (label, widget[, label, widget]); a lone pair spans the row."""
+    for r, row in enumerate(rows):
+        grid.addWidget(QLabel(row[0]), r, 0)
+        grid.addWidget(row[1], r, 1, 1, 1 if len(row) > 2 else 3)
+        if len(row) > 2:
+            grid.addWidget(QLabel(row[2]), r, 2)
+            grid.addWidget(row[3], r, 3)

@@ -1,49 +1,54 @@
-"""TrainingWorker: one training run in its own QThread, owning the core Trainer.
+"""TrainingWorker: one training run, driven from its own QThread.
 
-The worker is the only thread that touches the training model and its optimizer. The UI
-talks to it through cooperative flags (pause, resume, one step, stop) checked between
-optimizer steps, and hears from it through queued signals: at most ~10 immutable
-Snapshots a second (step, losses, a cloned CPU copy of the weights) and a failure
-message. stop() joins the thread; a run is one start() of one worker object.
+The worker is the UI's only contact with a run. The UI calls pause(), resume(),
+step_once(), stop() (which joins the thread); the worker emits, through queued signals,
+at most ~10 immutable Snapshots a second (step, losses, a cloned CPU copy of the weights)
+and a failure message. The run itself is training_loop.run_training, which owns the
+core Trainer (model and optimizer); nothing on the UI thread ever touches it.
 
-Torch is imported on the worker thread (and only type-checked here), so importing this
-module keeps the window start fast.
+Two backends, one behaviour:
+- "process" (the default on POSIX): the loop runs in a TrainingProcess, a child Python
+  that imports torch once and serves run after run; the QThread sends it the job and the
+  commands and turns its events into signals. A separate interpreter has its own GIL: a
+  training step is ~150 tiny torch calls, each of which must take the GIL back, so in the
+  UI's process it ran at ~0.2-0.4x its speed while the window animated (measured; see
+  benchmarks/bench_training.py), and in a child it keeps ~0.9x.
+- "thread": the loop runs in the QThread itself (no child process; slower while the UI
+  is busy, but nothing to spawn).
+
+Torch is imported on the worker side only, so importing this module keeps the window
+start fast.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from flowviz.gui import threads
+from flowviz.gui.training_loop import LossPoint, TrainJob, run_training
 
 if TYPE_CHECKING:
     import torch
 
     from flowviz.core.training import TrainConfig
 
-#: Seconds between snapshots while running (the issue's "at most ~10 times a second").
-SNAPSHOT_INTERVAL = 0.1
-#: Intra-op torch threads of the training thread. On 2 cores shared with the UI thread and
-#: the frame worker, 1 measured 1.3-7x faster than 2 (OpenMP spin-waits when oversubscribed).
-TORCH_THREADS = 1
+__all__ = ["LossPoint", "Snapshot", "TrainJob", "TrainingProcess", "TrainingWorker"]
 
-
-@dataclass(frozen=True)
-class LossPoint:
-    """One reported step: the CFM loss and, on the same batch, the exact FM loss."""
-
-    step: int
-    cfm_loss: float
-    fm_loss: float
+STOP_TIMEOUT = 0.4  # s a stopping worker waits for the process to confirm
+CLOSE_TIMEOUT = 0.2  # s the process gets to quit before it is terminated
 
 
 @dataclass(frozen=True)
@@ -52,12 +57,12 @@ class Snapshot:
 
     step: optimizer steps taken in total (the run's own steps plus the step it started
     from); cfm_loss / fm_loss: those of the latest reported step `loss_step` (NaN before
-    the first report); weights: a read-only mapping of cloned CPU tensors (finite: the
-    worker checks); config: the run's TrainConfig; device: where it trains ("cpu",
-    "cuda", ...); reports: every reported step since the previous snapshot, for the loss
-    chart; steps_per_s: the recent rate; run: which run (an old run's late snapshot is
-    ignored); seq: its number within the run; final: the run has ended (finished,
-    stopped or diverged).
+    the first report); weights: a read-only mapping of CPU tensors (finite: the loop
+    checks); config: the run's TrainConfig; device: where it trains ("cpu", "cuda", ...;
+    "" for weights that were not trained here); reports: every reported step since the
+    previous snapshot, for the loss chart; steps_per_s: the recent rate; run: which run
+    (an old run's late snapshot is ignored); seq: its number within the run; final: the
+    run has ended (finished, stopped or diverged).
     """
 
     step: int
@@ -79,19 +84,6 @@ class Snapshot:
         return self.fm_loss - self.cfm_loss
 
 
-@dataclass(frozen=True)
-class TrainJob:
-    """Everything a run needs, frozen: data (N, 2) and source (M, 2) or None as read-only
-    float32 arrays, the config, weights to start from (None: fresh, seeded by config.seed)
-    and the step count they were trained for."""
-
-    data: np.ndarray
-    source: np.ndarray | None
-    config: TrainConfig
-    weights: Mapping[str, torch.Tensor] | None = None
-    start_step: int = 0
-
-
 def frozen_weights(weights: Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
     return MappingProxyType(dict(weights))
 
@@ -103,17 +95,115 @@ def initial_snapshot(config: TrainConfig, *, run: int = 0) -> Snapshot:
     model = build(config.model, seed=config.seed)
     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     nan = math.nan
-    return Snapshot(0, nan, nan, 0, frozen_weights(weights), config, "cpu", run=run, final=True)
+    return Snapshot(0, nan, nan, 0, frozen_weights(weights), config, "", run=run, final=True)
+
+
+def _snapshot(payload: dict, run: int) -> Snapshot:
+    import torch
+
+    weights = {k: torch.from_numpy(v) for k, v in payload.pop("weights").items()}
+    return Snapshot(weights=frozen_weights(weights), run=run, **payload)
+
+
+class TrainingProcess:
+    """A child Python (python -m flowviz.gui.training_loop) that runs training jobs,
+    started on first use and reused by later runs; close() ends it. Commands go down one
+    pipe, events come up another (multiprocessing Connections on inherited descriptors:
+    unlike multiprocessing's spawn, nothing re-imports the parent's __main__)."""
+
+    def __init__(self):
+        self._proc: subprocess.Popen | None = None
+        self._commands = None
+        self._events = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def available() -> bool:
+        return os.name == "posix"  # pass_fds; elsewhere the thread backend is used
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def ensure(self) -> None:
+        """Start the child unless it runs (call it off the UI thread: it imports torch)."""
+        if self.alive():
+            return
+        self._discard()
+        cmd_r, cmd_w = os.pipe()
+        evt_r, evt_w = os.pipe()
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "flowviz.gui.training_loop", str(cmd_r), str(evt_w)],
+                pass_fds=(cmd_r, evt_w),
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        finally:
+            os.close(cmd_r)
+            os.close(evt_w)
+        with self._lock:
+            self._proc = proc
+            self._commands = Connection(cmd_w, readable=False)
+            self._events = Connection(evt_r, writable=False)
+
+    def send(self, msg: tuple) -> bool:
+        with self._lock:
+            if self._commands is None:
+                return False
+            try:
+                self._commands.send(msg)
+            except (OSError, ValueError):
+                return False
+            return True
+
+    def receive(self, timeout: float):
+        """The next event (run, kind, payload), or None after timeout or at the end (a
+        message that cannot be read raises RuntimeError)."""
+        events = self._events
+        try:
+            if events is not None and events.poll(timeout):
+                return events.recv()
+        except (EOFError, OSError):
+            time.sleep(timeout)
+        except Exception as exc:  # unpicklable: a version mismatch, a bug
+            raise RuntimeError(f"unreadable message from the training process: {exc}") from exc
+        return None
+
+    def close(self) -> None:
+        """Ask the child to quit; terminate it if it does not within CLOSE_TIMEOUT."""
+        proc = self._proc
+        if proc is not None:
+            self.send(("quit",))
+            for end in (lambda: None, proc.terminate, proc.kill):
+                end()
+                try:
+                    proc.wait(CLOSE_TIMEOUT)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        self._discard()
+
+    def _discard(self) -> None:
+        with self._lock:
+            for conn in (self._commands, self._events):
+                if conn is not None:
+                    conn.close()
+            self._proc = self._commands = self._events = None
 
 
 class TrainingWorker(QThread):
-    """Runs one TrainJob. UI-thread API: pause(), resume(), step_once(), stop(); the
-    worker parks between steps while paused, so a paused run holds its step count.
+    """Runs one TrainJob: in `process` (a TrainingProcess) when given, else in this thread.
+    UI-thread API: pause(), resume(), step_once(), stop(); the run parks between steps
+    while paused, so a paused run holds its step count.
 
     Signals (queued to the UI thread; ints are the run id): snapshot(Snapshot);
     failed(run, message) when the run cannot go on (divergence: the message says so and
-    the last snapshot holds the last finite weights; a bad config or device); ended(run)
-    as run() returns, whatever the reason; parked(step) each time it comes to rest paused.
+    the last snapshot holds the last finite weights; a bad config or device; a dead
+    process); ended(run) as the thread finishes, whatever the reason; parked(step) each
+    time the run comes to rest paused.
     """
 
     snapshot = Signal(object)
@@ -121,37 +211,43 @@ class TrainingWorker(QThread):
     ended = Signal(int)
     parked = Signal(int)
 
-    def __init__(self, job: TrainJob, *, run: int, paused: bool = False, parent=None):
+    def __init__(
+        self,
+        job: TrainJob,
+        *,
+        run: int,
+        paused: bool = False,
+        process: TrainingProcess | None = None,
+        parent=None,
+    ):
         super().__init__(parent)
         self.job = job
         self.run_id = run
+        self.process = process
+        self.last_snapshot: Snapshot | None = None  # read it after the thread has ended
         self._cv = threading.Condition()
         self._paused = paused
         self._pending_steps = 0
         self._stopping = False
         self._is_parked = False
-        self.device = ""
-        self.last_snapshot: Snapshot | None = None  # read it after the thread has ended
-        self._seq = 0
+        self._sent = False  # the process has the job: commands go to it
+        self._commands_sent = 0
         threads.register(self)
 
     # ------------------------------------------------------------ UI thread
 
     def pause(self) -> None:
-        with self._cv:
-            self._paused = True
+        self._command("pause", lambda: setattr(self, "_paused", True))
 
     def resume(self) -> None:
-        with self._cv:
-            self._paused = False
-            self._cv.notify_all()
+        self._command("resume", lambda: setattr(self, "_paused", False))
 
     def step_once(self) -> None:
         """One optimizer step (while paused); a running run ignores it."""
         with self._cv:
-            if self._paused:
-                self._pending_steps += 1
-                self._cv.notify_all()
+            if not self._paused:
+                return
+        self._command("step", lambda: setattr(self, "_pending_steps", self._pending_steps + 1))
 
     def is_paused(self) -> bool:
         return self._paused
@@ -163,143 +259,118 @@ class TrainingWorker(QThread):
 
     def stop(self) -> None:
         """Ask the run to end after the current step and join the thread."""
-        with self._cv:
-            self._stopping = True
-            self._cv.notify_all()
+        self._command("stop", lambda: setattr(self, "_stopping", True))
         self.wait()
+
+    def _command(self, kind: str, update) -> None:
+        with self._cv:
+            update()
+            self._is_parked = self._is_parked and kind == "pause"
+            if self._sent and self.process is not None:
+                self.process.send((kind,))
+                self._commands_sent += 1
+            self._cv.notify_all()
 
     # ------------------------------------------------------------ worker thread
 
     def run(self) -> None:
         try:
-            self._run()
+            if self.process is None:
+                run_training(self.job, _ThreadChannel(self))
+            else:
+                self._drive_process()
         finally:
             self.ended.emit(self.run_id)
 
-    def _run(self) -> None:
-        import torch
-
-        from flowviz.core.training import DivergenceError
-
-        torch.set_num_threads(TORCH_THREADS)
+    def _drive_process(self) -> None:
+        proc = self.process
         try:
-            trainer = self._make_trainer(torch)
-        except (ValueError, RuntimeError) as exc:
-            self.failed.emit(self.run_id, f"Training could not start: {exc}")
+            proc.ensure()
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.failed.emit(self.run_id, f"Could not start the training process: {exc}")
             return
-        self.device = str(trainer.device)
-        self._rate_mark = (time.perf_counter(), trainer.step_count)
-        self._rate = 0.0
-        self._good = (self.job.start_step, trainer.weights())
-        self._reports: list[LossPoint] = []
-        self._last = LossPoint(self.job.start_step, math.nan, math.nan)
-        self._loss_step = self.job.start_step
-        try:
-            self._loop(trainer)
-        except DivergenceError as exc:
-            # The trainer has put back the weights of its last finite report; if they went
-            # bad between reports, the last snapshot's weights are the last good ones.
-            weights = trainer.weights()
-            step = self._loss_step
-            if not _finite(weights):
-                step, weights = self._good
-            self._emit(trainer, final=True, step=step, weights=weights)
-            self.failed.emit(self.run_id, f"Training stopped: {exc}")
-        except Exception as exc:  # e.g. CUDA out of memory: tell the user, keep the app
-            self.failed.emit(self.run_id, f"Training failed: {type(exc).__name__}: {exc}")
+        with self._cv:
+            if self._stopping:
+                return
+            job = ("run", self.run_id, self.job, self._paused, self._pending_steps)
+            self._sent = proc.send(job)
+        if not self._sent:
+            self.failed.emit(self.run_id, "Could not reach the training process.")
+            return
+        deadline = None
+        while True:
+            try:
+                event = proc.receive(0.05)
+            except RuntimeError as exc:
+                self.failed.emit(self.run_id, str(exc))
+                return
+            if event is None:
+                if self._stopping:
+                    deadline = deadline or time.monotonic() + STOP_TIMEOUT
+                    if time.monotonic() > deadline:
+                        return  # it will end its run after its step; the close kills it
+                if not proc.alive():
+                    self.failed.emit(self.run_id, "The training process ended unexpectedly.")
+                    return
+                continue
+            run, kind, payload = event
+            if run != self.run_id:
+                continue  # a stopped run that ended late
+            if kind == "ended":
+                return
+            self.on_event(kind, payload)
 
-    def _make_trainer(self, torch):
-        from flowviz.core.model import VelocityMLP
-        from flowviz.core.training import Trainer
-
-        job = self.job
-        model = None
-        if job.weights is not None:
-            model = VelocityMLP(job.config.model)
-            model.load_state_dict(dict(job.weights))
-        source = None if job.source is None else torch.from_numpy(np.array(job.source))
-        return Trainer(
-            data=torch.from_numpy(np.array(job.data)),
-            config=job.config,
-            source=source,
-            model=model,
-        )
-
-    def _loop(self, trainer) -> None:
-        c = trainer.config
-        emitted_at = trainer.step_count
-        next_emit = time.perf_counter() + SNAPSHOT_INTERVAL
-        while c.steps is None or trainer.step_count < c.steps:
-            single = False
-            if self._paused or self._stopping:
-                with self._cv:
-                    if self._paused and not self._stopping and self._pending_steps == 0:
-                        if trainer.step_count != emitted_at:
-                            self._emit(trainer)  # show the step where it rests
-                            emitted_at = trainer.step_count
-                        self._is_parked = True
-                        self.parked.emit(self._total(trainer))
-                        while self._paused and not self._stopping and not self._pending_steps:
-                            self._cv.wait()
-                        self._is_parked = False
-                        self._rate_mark = (time.perf_counter(), trainer.step_count)
-                    if self._stopping:
-                        break
-                    if self._paused:
-                        self._pending_steps -= 1
-                        single = True
-            nxt = trainer.step_count + 1
-            due = single or nxt % c.report_every == 0 or nxt == c.steps
-            report = trainer.step(report=due)
-            if report is not None:
-                self._loss_step = self._total(trainer)
-                self._last = LossPoint(self._loss_step, report.cfm_loss, report.fm_loss)
-                self._reports.append(self._last)
-                now = time.perf_counter()
-                if single or now >= next_emit:
-                    self._emit(trainer)
-                    emitted_at = trainer.step_count
-                    next_emit = now + SNAPSHOT_INTERVAL
-        self._emit(trainer, final=True)
-
-    def _total(self, trainer) -> int:
-        return self.job.start_step + trainer.step_count
-
-    def _emit(self, trainer, *, final=False, step: int | None = None, weights=None) -> None:
-        from flowviz.core.training import DivergenceError
-
-        step = self._total(trainer) if step is None else step
-        if weights is None:
-            weights = trainer.weights()
-            if not _finite(weights):
-                raise DivergenceError(f"the weights became NaN or infinite by step {step}")
-        now = time.perf_counter()
-        t0, s0 = self._rate_mark
-        if now - t0 > 0.05:
-            self._rate = (trainer.step_count - s0) / (now - t0)
-            self._rate_mark = (now, trainer.step_count)
-        self._good = (step, weights)
-        last = self._last
-        self._seq += 1
-        self.last_snapshot = snap = Snapshot(
-            step=step,
-            cfm_loss=last.cfm_loss,
-            fm_loss=last.fm_loss,
-            loss_step=last.step,
-            weights=frozen_weights(weights),
-            config=trainer.config,
-            device=self.device,
-            reports=tuple(self._reports),
-            steps_per_s=self._rate,
-            run=self.run_id,
-            seq=self._seq,
-            final=final,
-        )
-        self._reports = []
-        self.snapshot.emit(snap)
+    def on_event(self, kind: str, payload) -> None:
+        """An event of the run (worker thread): turn it into a signal."""
+        if kind == "snapshot":
+            snap = _snapshot(dict(payload), self.run_id)
+            self.last_snapshot = snap
+            self.snapshot.emit(snap)
+        elif kind == "parked":
+            step, received = payload
+            with self._cv:
+                if received is None:  # in this thread: the flags are the run's
+                    self._is_parked = self._paused and not self._pending_steps
+                else:  # parked after every command sent so far, or a later one wakes it
+                    self._is_parked = received == self._commands_sent
+            self.parked.emit(step)
+        elif kind == "failed":
+            self.failed.emit(self.run_id, payload)
 
 
-def _finite(weights: Mapping[str, torch.Tensor]) -> bool:
-    import torch
+class _ThreadChannel:
+    """The in-thread backend's channel: the worker's flags, read between steps."""
 
-    return all(bool(torch.isfinite(w).all()) for w in weights.values())
+    def __init__(self, worker: TrainingWorker):
+        self.w = worker
+
+    @property
+    def paused(self) -> bool:
+        return self.w._paused
+
+    @property
+    def stopping(self) -> bool:
+        return self.w._stopping
+
+    @property
+    def pending_steps(self) -> int:
+        return self.w._pending_steps
+
+    received = None
+
+    def poll(self) -> None:
+        pass
+
+    def wait(self) -> None:
+        w = self.w
+        with w._cv:
+            if w._paused and not w._stopping and not w._pending_steps:
+                w._cv.wait()
+
+    def take_step(self) -> None:
+        with self.w._cv:
+            self.w._pending_steps -= 1
+
+    def send(self, kind: str, payload) -> None:
+        if kind != "ended":
+            self.w.on_event(kind, payload)

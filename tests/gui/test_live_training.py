@@ -44,8 +44,11 @@ def test_window_has_the_training_panel_and_keeps_torch_lazy():
     assert out.stdout.strip() == "False"
 
 
-def test_train_pause_step_resume_stop(qtbot, window, trainer):
+@pytest.mark.parametrize("backend", ["process", "thread"])
+def test_train_pause_step_resume_stop(qtbot, window, trainer, backend):
     c, state = trainer, window.state
+    if backend == "thread":
+        c.process = None  # train in the worker thread itself
     assert window.findChild(type(c.dock), "training_dock") is c.dock
     state.set_t(1.0)  # particles at t = 1: the samples, which move as the network learns
     with qtbot.waitSignal(c.view.refreshed, timeout=10_000):
@@ -59,7 +62,8 @@ def test_train_pause_step_resume_stop(qtbot, window, trainer):
     later = c.snapshot
     assert later.step > first.step and later.run == first.run
     assert math.isfinite(later.cfm_loss) and math.isfinite(later.fm_loss)
-    assert later.weights is not first.weights and c.chart.series.n >= later.step // 10 - 1
+    assert later.weights is not first.weights
+    assert c.chart.series.n >= later.step // later.config.report_every - 1
     assert not np.allclose(c.view.scene.particles.positions(), drawn)  # the view redrew
 
     c.pause()
@@ -100,11 +104,16 @@ def test_closing_mid_training_stops_and_joins_within_a_second(qtbot, window, tra
     started = time.perf_counter()
     window.close()
     assert time.perf_counter() - started < 1.0
-    assert not worker.isRunning()
+    assert not worker.isRunning() and not c.process.alive()
 
 
-def test_divergence_stops_with_a_message_and_keeps_finite_weights(qtbot, window, trainer, messages):
+@pytest.mark.parametrize("backend", ["process", "thread"])
+def test_divergence_stops_with_a_message_and_keeps_finite_weights(
+    qtbot, window, trainer, messages, backend
+):
     c = trainer
+    if backend == "thread":
+        c.process = None
     c.panel.lr_box.setValue(1e8)
     c.train()
     qtbot.waitUntil(lambda: len(messages) == 1, timeout=10_000)
@@ -115,17 +124,33 @@ def test_divergence_stops_with_a_message_and_keeps_finite_weights(qtbot, window,
     assert c.actions["train"].isEnabled()
 
 
+def test_a_dead_training_process_is_reported_and_the_next_run_starts_a_new_one(
+    qtbot, window, trainer, messages
+):
+    c = trainer
+    c.train()
+    qtbot.waitUntil(lambda: c.snapshot is not None, timeout=10_000)
+    c.process._proc.kill()
+    qtbot.waitUntil(lambda: len(messages) == 1, timeout=5_000)
+    assert "ended unexpectedly" in messages[0] and c.mode == "idle"
+    step = c.snapshot.step
+    c.train()
+    qtbot.waitUntil(lambda: c.snapshot.step > step, timeout=10_000)
+    c.stop()
+
+
 def test_changing_the_data_restarts_training(qtbot, window, trainer):
     c = trainer
     c.train()
-    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step >= 300, timeout=10_000)
-    run = c.snapshot.run
+    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step >= 1000, timeout=10_000)
+    run, before = c.snapshot.run, c.snapshot.step
     window.preset.setCurrentText("circles")
     window.load_preset()
     qtbot.waitUntil(lambda: "restarted" in window.statusBar().currentMessage(), timeout=2_000)
-    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.run > run, timeout=5_000)
-    assert c.snapshot.step < 300 and c.mode == "running"
+    assert c.worker.job.weights is None and c.worker.job.start_step == 0  # from scratch
     assert c.worker.job.data is window.state.data
+    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.run > run, timeout=5_000)
+    assert c.snapshot.step < before and c.mode == "running"
     c.stop()
 
 

@@ -273,7 +273,9 @@ class TrainingController(QObject):
         path = self.state.path
         if path is None:
             return None
-        name, n = (path.name, getattr(path, "n", 2.0)) if h.path == FOLLOW else (h.path, 2.0)
+        poly_n = self.window.poly_n.value() if hasattr(self.window, "poly_n") else 2.0
+        name = path.name if h.path == FOLLOW else h.path
+        n = getattr(path, "n", poly_n) if h.path == FOLLOW else poly_n
         try:
             return with_overrides(
                 TrainConfig(),
@@ -597,7 +599,10 @@ class TrainingController(QObject):
             if i >= 0:
                 w.path_box.setCurrentIndex(i)
             w.sigma.setValue(c.sigma_min)
-            follows = i >= 0 and (c.path != "polynomial" or c.poly_n == 2.0)
+            if hasattr(w, "poly_n"):
+                w.poly_n.setValue(c.poly_n)
+            n_fits = c.path != "polynomial" or getattr(state.path, "n", None) == c.poly_n
+            follows = i >= 0 and n_fits
             self.panel.set_values(
                 Hyper(
                     width=c.model.width,

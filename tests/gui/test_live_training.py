@@ -215,3 +215,24 @@ def test_few_solver_steps_show_discretisation_error(qtbot, window, trainer):
     coarse = view.scene.particles.positions()
     assert np.abs(coarse - fine).max() > 1e-3
     assert view.current_frame().heat is not None  # the error map
+
+
+def test_a_cli_checkpoint_sets_data_path_settings_and_weights(window, trainer, tmp_path, messages):
+    from flowviz.core import data, model, training
+
+    config = training.with_overrides(
+        training.TrainConfig(), path="polynomial", poly_n=3.0, width=16, depth=1, steps=50
+    )
+    points = data.preset("circles", 200, seed=3)
+    net = model.build(config.model, seed=1)
+    path = tmp_path / "cli.pt"
+    checkpoint.save(path, model=net, config=config, data=points, step=50)
+    c = trainer
+    assert c.load_checkpoint(str(path)) and not messages
+    np.testing.assert_array_equal(window.state.data, points.numpy())
+    assert window.state.path.name == "polynomial" and window.state.path.n == 3.0
+    h = c.panel.values()
+    assert (h.width, h.depth, h.steps, h.path) == (16, 1, 50, "")  # path: as the tool bar
+    assert c.snapshot.step == 50 and c._config().poly_n == 3.0
+    for k, v in net.state_dict().items():
+        assert torch.equal(c.snapshot.weights[k], v)

@@ -43,6 +43,29 @@ def _stroke(window, points) -> None:
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=px[-1])
 
 
+def _train(app, window, steps: int = 1500) -> None:
+    """Moons again, train the default network for `steps` steps while the animation plays,
+    then rest at t = 0.85 with the error map, the loss chart and the readouts on screen."""
+    training = window.training
+    window.preset.setCurrentText("moons")
+    window.load_preset()
+    window.state.set_display(trails=6)
+    training.panel.steps_box.setValue(steps)
+    window.player.play(True)
+    training.train()
+    deadline = time.time() + 120
+    while training.mode != "idle" and time.time() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    window.player.play(False)
+    window.state.set_t(0.85)
+    deadline = time.time() + 30
+    while time.time() < deadline and (training.view.busy() or training.quality is None):
+        app.processEvents()
+        time.sleep(0.02)
+    _settle(app, window)
+
+
 def main(out: str = "assets") -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -84,6 +107,9 @@ def main(out: str = "assets") -> None:
         window.state.set_t(0.7)
         _settle(app, window)
         window.grab().save(str(out_dir / "drawn-distribution.png"))
+
+        _train(app, window)
+        window.grab().save(str(out_dir / "learned-training.png"))
         window.close()
     print(f"screenshots written to {out_dir}/")
 

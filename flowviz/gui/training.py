@@ -1,12 +1,13 @@
 """Live training on a MainWindow: install_training(window) adds the Learned view, the
 Training and Loss docks, the Train menu and the checkpoint items of the File menu.
 
-TrainingController wires them: it starts a TrainingWorker per run (the only owner of the
-training model), takes its snapshots on the UI thread (loss chart, readouts), hands the
-newest weights to the Learned view as a fresh frozen InferenceField when the view has
-caught up (at most every VIEW_INTERVAL), measures sample quality on the frame worker at
-most every QUALITY_INTERVAL, restarts cleanly when the data changes, and stops and joins
-the run when the window closes.
+TrainingController wires them: it starts a TrainingWorker per run (the run, in a child
+process or in the worker's thread, owns the training model; the UI never touches it),
+takes its snapshots on the UI thread (loss chart, readouts), hands the newest weights to
+the Learned view as a fresh frozen InferenceField when the view has caught up (at most
+every VIEW_INTERVAL), measures sample quality on the frame worker at most every
+QUALITY_INTERVAL, restarts cleanly when the data changes, and stops and joins the run
+(and ends the training process) when the window closes.
 
 A run continues from the current weights when they fit (same architecture, same data);
 Reset weights starts over from the seeded initialisation. Each run trains `steps` more
@@ -103,6 +104,7 @@ class TrainingController(QObject):
         self.chart = LossChart(window.style_)
         self.dock = self._dock("Training", "training_dock", self.panel)
         self.loss_dock = self._dock("Loss", "loss_dock", self.chart)
+        window.add_dock(self.dock, Qt.DockWidgetArea.RightDockWidgetArea)
         display = window.findChild(QDockWidget, "display_dock")
         if display is not None:
             window.tabifyDockWidget(display, self.dock)
@@ -134,8 +136,6 @@ class TrainingController(QObject):
         dock = QDockWidget(title, self.window)
         dock.setObjectName(name)
         dock.setWidget(widget)
-        if name == "training_dock":
-            self.window.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea)
         return dock
 
     def _build_actions(self) -> dict[str, QAction]:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 
 from flowviz.core import frames
 from flowviz.gui.field_view import FieldView
@@ -37,6 +37,7 @@ PARTICLE_CHUNK = 1000
 MAX_EXACT_MEMO = 256
 TITLE = "<b>Learned</b> &nbsp; v<sub>θ</sub>(x, t)"
 HINT = " &nbsp;<small>(press Train, Ctrl+T)</small>"
+ERROR_HINT = " &nbsp;<small>(blue: error |v<sub>θ</sub> − u<sub>t</sub>| / speed)</small>"
 ERROR_TIP = (
     "Heat layer of the Learned view: the error |v_θ(x,t) − u_t(x)| against the exact "
     "marginal field, relative to the local speed |u_t(x)| (plus the median speed): white "
@@ -159,9 +160,8 @@ def learned_trajectories(
 
 class LearnedView(FieldView):
     """The third view. set_field(InferenceField or None) shows new weights (soft refresh);
-    set_solver, set_solver_steps, set_error_map choose how it is drawn (the Training dock
-    has the controls: extra rows here would give this plot another aspect ratio than its
-    camera-linked neighbours, and linked aspect-locked views of different shapes fight).
+    set_solver, set_solver_steps, set_error_map choose how it is drawn (the controls are
+    in the Training dock).
 
     refreshed: emitted when the particles of the latest weights are on screen.
     """
@@ -183,27 +183,6 @@ class LearnedView(FieldView):
         self._exact: ExactOnGrid | None = None
         self._exact_key = None
         self._update_title()
-
-    # ------------------------------------------------------------ camera
-
-    def reset_camera(self, x_range=None, y_range=None) -> None:
-        """Show [-LIM, LIM]^2 (or the given ranges) in this view and so in every view
-        linked to it."""
-        lim = (-frames.LIM, frames.LIM)
-        self.plot.setRange(xRange=x_range or lim, yRange=y_range or lim, padding=0)
-
-    def hideEvent(self, event) -> None:
-        # Linked, aspect-locked views of different shapes push each other's ranges apart
-        # while the splitter re-lays them out; remember the camera to restore it on show.
-        self._camera = self.viewbox.viewRange()
-        super().hideEvent(event)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        camera = getattr(self, "_camera", None)
-        if camera is not None:
-            self._camera = None
-            QTimer.singleShot(0, self, lambda: self.reset_camera(*camera))
 
     # ------------------------------------------------------------ settings
 
@@ -227,6 +206,7 @@ class LearnedView(FieldView):
         """Heat layer: the error |v_theta - u_t| (on) or the display's choice (off)."""
         if bool(on) != self.error_map:
             self.error_map = bool(on)
+            self._update_title()
             self.invalidate()
 
     def set_field(self, fn) -> None:
@@ -234,7 +214,10 @@ class LearnedView(FieldView):
         self._update_title()
 
     def _update_title(self) -> None:
-        self.title.setText(TITLE if self.field_fn is not None else TITLE + HINT)
+        if self.field_fn is None:
+            self.title.setText(TITLE + HINT)
+        else:
+            self.title.setText(TITLE + (ERROR_HINT if self.error_map else ""))
 
     # ------------------------------------------------------------ state
 

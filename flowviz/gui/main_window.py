@@ -28,7 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from flowviz.core.frames import LIM
 from flowviz.gui import theme
+from flowviz.gui.camera import Camera
 from flowviz.gui.conditional_view import ConditionalView
 from flowviz.gui.display_panel import DisplayPanel
 from flowviz.gui.edits import ReplacePoints
@@ -100,10 +102,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.time_bar)
         self.setCentralWidget(central)
+        self.camera = Camera(LIM, self)
         self.add_view("Conditional", self.conditional)
         self.add_view("Marginal", self.marginal)
-        self.marginal.plot.setXLink(self.conditional.plot)
-        self.marginal.plot.setYLink(self.conditional.plot)
 
         self._build_menus()
         self._build_tool_bar()
@@ -130,16 +131,13 @@ class MainWindow(QMainWindow):
         self._views.append(view)
         if isinstance(view, PlotView):
             self.tools.attach(view)
-            if view is not self.conditional:
-                self.link_view(view.plot)
+            self.link_view(view.plot)
         if "View" in self._menus:
             self._add_view_toggle(title, view)
 
     def link_view(self, plot_item) -> None:
         """Share the camera (pan/zoom) of a pyqtgraph PlotItem with the other views."""
-        if plot_item is not self.conditional.plot:
-            plot_item.setXLink(self.conditional.plot)
-            plot_item.setYLink(self.conditional.plot)
+        self.camera.attach(plot_item.getViewBox())
 
     def add_dock(self, dock: QDockWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> None:
         """Add a dock (give it an objectName so its place is remembered)."""
@@ -450,9 +448,7 @@ class MainWindow(QMainWindow):
         self.radius.setValue(self.radius.value() * factor)
 
     def _reset_zoom(self) -> None:
-        from flowviz.core.frames import LIM
-
-        self.conditional.plot.setRange(xRange=(-LIM, LIM), yRange=(-LIM, LIM), padding=0)
+        self.camera.reset()
 
     def _show_shortcuts(self) -> None:
         QMessageBox.information(

@@ -43,6 +43,15 @@ def _stroke(window, points) -> None:
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=px[-1])
 
 
+def _show_view(window, title: str, on: bool) -> None:
+    """As the View menu's "Show <title>" entry does."""
+    for action in window.menu("View").actions():
+        if action.text() == f"Show {title}":
+            action.setChecked(on)
+            return
+    raise LookupError(f"no View menu entry for {title}")
+
+
 def _train(app, window, steps: int = 1500) -> None:
     """Moons again, train the default network for `steps` steps while the animation plays,
     then rest at t = 0.85 with the error map, the loss chart and the readouts on screen."""
@@ -80,6 +89,8 @@ def main(out: str = "assets") -> None:
         window.resize(1600, 860)
         window.show()
         _settle(app, window)
+        _show_view(window, "Learned", False)  # two large views until training starts
+        _settle(app, window)
         window.player.play(False)
         window.state.set_t(0.55)
         _settle(app, window)
@@ -108,6 +119,7 @@ def main(out: str = "assets") -> None:
         _settle(app, window)
         window.grab().save(str(out_dir / "drawn-distribution.png"))
 
+        _show_view(window, "Learned", True)
         _train(app, window)
         window.grab().save(str(out_dir / "learned-training.png"))
         window.close()

@@ -497,9 +497,6 @@ class TrainingController(QObject):
         if mps is not None and mps.is_available():
             present.append("mps")
         self.panel.set_devices(present, str(resolve_device("auto")))
-        # The window is laid out by now: undo what its first layout did to the cameras of
-        # the three linked, aspect-locked views (they push each other's ranges apart).
-        self.view.reset_camera()
         self._ready = True
         self._update_actions()
 

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 from gui_mouse import click
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from flowviz.core import frames, marginal
 from flowviz.gui.field_view import FieldView
@@ -128,12 +130,36 @@ def test_polynomial_exponent_is_shown_and_applied_only_for_that_path(window):
     assert shown() == [False, False]
 
 
+def _square(view) -> tuple[float, float, float]:
+    """(centre x, centre y, half of the shorter side) of what a view shows."""
+    (x0, x1), (y0, y1) = view.viewbox.viewRange()
+    return (x0 + x1) / 2, (y0 + y1) / 2, min(x1 - x0, y1 - y0) / 2
+
+
+def _wheel(view, steps: int) -> None:
+    """Turn the mouse wheel over the centre of a view (pyqtgraph zooms about the cursor)."""
+    viewport = view.plot_widget.viewport()
+    pos = QPointF(viewport.width() / 2, viewport.height() / 2)
+    event = QWheelEvent(
+        pos,
+        QPointF(viewport.mapToGlobal(pos.toPoint())),
+        QPoint(),
+        QPoint(0, 120 * steps),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(viewport, event)
+
+
 def test_added_field_view_follows_set_field_and_set_heatmap(qtbot, window):
     """The seam for a learned field: any callable, swapped at run time."""
     state = window.state
     view = FieldView(state, lambda x, t: -x, "Learned", worker=window.worker, style=window.style_)
     window.add_view("Learned", view)
-    assert view.plot.getViewBox().linkedView(0) is window.conditional.plot.getViewBox()
+    qtbot.wait(20)  # laid out
+    np.testing.assert_allclose(_square(view), _square(window.conditional), atol=1e-3)
     state.set_t(0.25)
     qtbot.waitUntil(lambda: view.current_frame() is not None and view.current_frame().t == 0.25)
     np.testing.assert_allclose(view.current_frame().vectors, -view.current_frame().tails)
@@ -145,6 +171,28 @@ def test_added_field_view_follows_set_field_and_set_heatmap(qtbot, window):
     qtbot.waitUntil(lambda: view.current_frame().heat is not None)
     heat = view.current_frame().heat
     assert np.isclose(heat[:, 0].max(), 1.0) and heat.min() < 0.2  # |x| peaks at the sides
+
+
+def test_views_share_one_camera_through_zoom_hide_and_reset(qtbot, window):
+    cond, marg = window.conditional, window.marginal
+    before = _square(cond)
+    _wheel(marg, 2)  # zoom in on the marginal view
+    zoomed = _square(marg)
+    assert zoomed[2] < 0.9 * before[2]
+    np.testing.assert_allclose(_square(cond), zoomed, atol=1e-3 * before[2])
+    # Hiding and showing views re-lays out the others: the camera must not drift.
+    toggles = {a.text(): a for a in window.menu("View").actions()}
+    for title in ("Show Learned", "Show Marginal"):
+        toggles[title].setChecked(False)
+        qtbot.wait(20)
+        np.testing.assert_allclose(_square(cond), zoomed, atol=1e-3 * before[2])
+    for title in ("Show Learned", "Show Marginal"):
+        toggles[title].setChecked(True)
+    qtbot.wait(20)
+    for view in (cond, marg):
+        np.testing.assert_allclose(_square(view), zoomed, atol=1e-3 * before[2])
+    toggles["Reset zoom"].trigger()
+    np.testing.assert_allclose(_square(marg), (0, 0, frames.LIM), atol=1e-3)
 
 
 def test_window_remembers_settings(qtbot, settings):

@@ -273,7 +273,7 @@ class TrainingController(QObject):
         path = self.state.path
         if path is None:
             return None
-        poly_n = self.window.poly_n.value() if hasattr(self.window, "poly_n") else 2.0
+        poly_n = self.window.poly_n.value()
         name = path.name if h.path == FOLLOW else h.path
         n = getattr(path, "n", poly_n) if h.path == FOLLOW else poly_n
         try:
@@ -596,8 +596,7 @@ class TrainingController(QObject):
             if i >= 0:
                 w.path_box.setCurrentIndex(i)
             w.sigma.setValue(c.sigma_min)
-            if hasattr(w, "poly_n"):
-                w.poly_n.setValue(c.poly_n)
+            w.poly_n.setValue(c.poly_n)
             n_fits = c.path != "polynomial" or getattr(state.path, "n", None) == c.poly_n
             follows = i >= 0 and n_fits
             self.panel.set_values(

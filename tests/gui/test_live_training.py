@@ -236,3 +236,12 @@ def test_a_cli_checkpoint_sets_data_path_settings_and_weights(window, trainer, t
     assert c.snapshot.step == 50 and c._config().poly_n == 3.0
     for k, v in net.state_dict().items():
         assert torch.equal(c.snapshot.weights[k], v)
+
+
+def test_train_without_data_says_so_and_starts_nothing(window, trainer):
+    window.clear_points()
+    trainer.actions["train"].trigger()
+    assert trainer.mode == "idle" and trainer.worker is None
+    assert "No data points" in window.statusBar().currentMessage()
+    window.undo.undo()  # nothing was lost: the points come back
+    assert len(window.state.data) > 0

@@ -70,7 +70,7 @@ def frame_rate(window, app, particles: int, frames: int = 240) -> float:
     window.state.set_playing(True)  # as during playback: views draw cached frames
     painted = [0]
     views = (window.conditional, window.marginal)
-    counter = _PaintCounter(painted)
+    counter = paint_counter(painted)
     for v in views:
         v.plot_widget.viewport().installEventFilter(counter)
     t0 = time.perf_counter()
@@ -87,19 +87,17 @@ def frame_rate(window, app, particles: int, frames: int = 240) -> float:
     return frames / elapsed
 
 
-class _PaintCounter:
-    """Counts paint events of the views (proves each frame was really drawn)."""
+def paint_counter(box: list[int]):
+    """A QObject event filter counting paint events into box[0] (proves frames were drawn)."""
+    from PySide6.QtCore import QEvent, QObject
 
-    def __new__(cls, box):
-        from PySide6.QtCore import QEvent, QObject
+    class Counter(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                box[0] += 1
+            return False
 
-        class Counter(QObject):
-            def eventFilter(self, obj, event):
-                if event.type() == QEvent.Type.Paint:
-                    box[0] += 1
-                return False
-
-        return Counter()
+    return Counter()
 
 
 def main() -> None:

@@ -32,6 +32,8 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from bench_render import paint_counter
+
 N_POINTS = 1000
 FLOOR_FACTOR = 1.5
 
@@ -100,18 +102,6 @@ class Probe:
 
     def stop(self):
         self.timer.stop()
-
-
-def paint_counter(box: list[int]):
-    from PySide6.QtCore import QEvent, QObject
-
-    class Counter(QObject):
-        def eventFilter(self, obj, event):
-            if event.type() == QEvent.Type.Paint:
-                box[0] += 1
-            return False
-
-    return Counter()
 
 
 def run_loop(ms: int) -> None:

@@ -34,6 +34,7 @@ from flowviz.gui.camera import Camera
 from flowviz.gui.conditional_view import ConditionalView
 from flowviz.gui.display_panel import DisplayPanel
 from flowviz.gui.edits import ReplacePoints
+from flowviz.gui.formula_panel import FormulaPanel
 from flowviz.gui.marginal_view import MarginalView
 from flowviz.gui.plot_view import PlotView
 from flowviz.gui.state import AppState
@@ -113,6 +114,13 @@ class MainWindow(QMainWindow):
         dock.setObjectName("display_dock")
         dock.setWidget(self.display_panel)
         self.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.formula_panel = FormulaPanel(self.state)
+        formulas = QDockWidget("Formulas", self)
+        formulas.setObjectName("formulas_dock")
+        formulas.setWidget(self.formula_panel)
+        self.add_dock(formulas, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(dock, formulas)
+        dock.raise_()
         # The Learned view, Training and Loss docks, Train menu (before the layout restore).
         self.training = install_training(self)
         self.tools.tool_changed.connect(self._on_tool_changed)

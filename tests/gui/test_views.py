@@ -6,7 +6,7 @@ import torch
 from gui_mouse import click
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDockWidget
 
 from flowviz.core import frames, marginal
 from flowviz.gui.field_view import FieldView
@@ -212,3 +212,22 @@ def test_window_remembers_settings(qtbot, settings):
     assert w2.state.display.arrows == "colour" and w2.state.display.trails == 3
     assert w2.state.path.name == "cosine"
     w2.close()
+
+
+def test_formula_panel_shows_the_path_and_its_values_at_t(window):
+    from flowviz.core import paths
+
+    dock = window.findChild(QDockWidget, "formulas_dock")
+    dock.show()
+    dock.raise_()
+    panel = window.formula_panel
+    window.path_box.setCurrentIndex(window.path_box.findData("cosine"))
+    window.state.set_t(0.5)
+    text = panel.text()
+    assert "Cosine" in text and "sin(πt/2)" in text
+    # The numbers at t are the closed form's: alpha = sin(pi/4), beta = cos(pi/4).
+    assert "= 0.707, β<sub>t</sub> = 0.707" in text
+    window.state.set_t(1 / 3)
+    expected = float(paths.make("cosine").schedule(1 / 3).alpha)
+    assert f"α<sub>t</sub> = {expected:.3f}" in panel.text()
+    assert "t = 0.333" in panel.text()

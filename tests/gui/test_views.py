@@ -1,5 +1,9 @@
 """The linked views: picking z, the slider driving the drawn field, the probe, seams."""
 
+import os
+import sys
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -231,3 +235,14 @@ def test_formula_panel_shows_the_path_and_its_values_at_t(window):
     expected = float(paths.make("cosine").schedule(1 / 3).alpha)
     assert f"α<sub>t</sub> = {expected:.3f}" in panel.text()
     assert "t = 0.333" in panel.text()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_frame_worker_yields_the_cpu_to_the_ui_and_training(window):
+    """Frames are cached ahead and can wait; the UI thread and training cannot."""
+    from flowviz.gui import worker
+
+    tid = window.worker.native_id
+    assert tid is not None and tid != threading.get_native_id()
+    ui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert os.getpriority(os.PRIO_PROCESS, tid) == min(19, ui + worker.NICE)

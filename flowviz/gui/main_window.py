@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         formulas = QDockWidget("Formulas", self)
         formulas.setObjectName("formulas_dock")
         formulas.setWidget(self.formula_panel)
+        formulas.visibilityChanged.connect(self.formula_panel.set_shown)
         self.add_dock(formulas, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(dock, formulas)
         dock.raise_()

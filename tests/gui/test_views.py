@@ -222,10 +222,13 @@ def test_formula_panel_shows_the_path_and_its_values_at_t(window):
     from flowviz.core import paths
 
     dock = window.findChild(QDockWidget, "formulas_dock")
-    dock.show()
-    dock.raise_()
     panel = window.formula_panel
+    behind = window.findChild(QDockWidget, "training_dock")
+    behind.raise_()  # Formulas is a tab behind Training: it does no work
     window.path_box.setCurrentIndex(window.path_box.findData("cosine"))
+    assert not panel.shown and "Cosine" not in panel.text()
+    dock.raise_()
+    assert panel.shown
     window.state.set_t(0.5)
     text = panel.text()
     assert "Cosine" in text and "sin(πt/2)" in text

@@ -159,14 +159,8 @@ class TrainingController(QObject):
         actions = {}
         menu = w.menu("Train")
         for key, (text, shortcut, pixmap, slot, tip) in specs.items():
-            a = QAction(icon(pixmap), text, w)
-            a.setShortcut(QKeySequence(shortcut))
-            a.setToolTip(f"{tip} ({shortcut})")
-            a.setStatusTip(tip)
-            a.triggered.connect(lambda _=False, slot=slot: slot())
+            actions[key] = a = _window_action(w, text, shortcut, slot, tip, icon(pixmap))
             menu.addAction(a)
-            w.addAction(a)
-            actions[key] = a
         file_menu = w.menu("File")
         before = next((a for a in file_menu.actions() if a.isSeparator()), None)
         for key, text, shortcut, slot, tip in (
@@ -175,14 +169,8 @@ class TrainingController(QObject):
             ("load_checkpoint", "&Load checkpoint…", "Ctrl+Shift+O", self.load_checkpoint_dialog,
              "Load a checkpoint saved here or by `flowviz train`: data, settings and weights"),
         ):  # fmt: skip
-            a = QAction(text, w)
-            a.setShortcut(QKeySequence(shortcut))
-            a.setToolTip(f"{tip} ({shortcut})")
-            a.setStatusTip(tip)
-            a.triggered.connect(lambda _=False, slot=slot: slot())
+            actions[key] = a = _window_action(w, text, shortcut, slot, tip)
             file_menu.insertAction(before, a) if before else file_menu.addAction(a)
-            w.addAction(a)
-            actions[key] = a
         if before is not None:
             file_menu.insertSeparator(actions["save_checkpoint"])
         return actions
@@ -629,6 +617,18 @@ class TrainingController(QObject):
             f"{c.model.width}×{c.model.depth} {c.model.activation}. Train continues from it."
         )
         return True
+
+
+def _window_action(window, text, shortcut, slot, tip, icon=None) -> QAction:
+    """An action of the window (its shortcut works anywhere in it); the caller places it
+    in a menu."""
+    a = QAction(text, window) if icon is None else QAction(icon, text, window)
+    a.setShortcut(QKeySequence(shortcut))
+    a.setToolTip(f"{tip} ({shortcut})")
+    a.setStatusTip(tip)
+    a.triggered.connect(lambda _=False: slot())
+    window.addAction(a)
+    return a
 
 
 def _device_label(device: str) -> str:

@@ -24,7 +24,7 @@ SHOWN_SCRIPT = """
 import time, sys
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
-from flowviz.gui.main_window import MainWindow
+from flowviz.gui.app.main_window import MainWindow
 app = QApplication([])
 w = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat))
 w.show()
@@ -105,7 +105,7 @@ def main() -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from flowviz.gui.main_window import MainWindow
+    from flowviz.gui.app.main_window import MainWindow
 
     app = QApplication([])
     with tempfile.TemporaryDirectory() as tmp:

@@ -55,8 +55,8 @@ def bare_time_to_quality(points, limit_s: float = 60.0) -> tuple[float, int, flo
     """Training seconds (checks excluded) until SWD <= 1.5 x floor: (s, step, ratio)."""
     import torch
 
+    from flowviz.core import quality as q
     from flowviz.core import training
-    from flowviz.gui import sample_quality as q
 
     trainer = training.Trainer(data=points, config=training.TrainConfig())
     data = points.numpy()
@@ -192,7 +192,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from flowviz.core import data
-    from flowviz.gui.main_window import MainWindow
+    from flowviz.gui.app.main_window import MainWindow
 
     points = data.preset("moons", N_POINTS, seed=0)
     bare_before = bare_rate(points, args.seconds / 2)

@@ -22,7 +22,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, settings):
-    from flowviz.gui.main_window import MainWindow
+    from flowviz.gui.app.main_window import MainWindow
 
     w = MainWindow(settings)
     qtbot.addWidget(w)

@@ -39,7 +39,7 @@ def _finite(weights) -> bool:
 
 
 def test_window_has_the_training_panel_and_keeps_torch_lazy():
-    code = "import sys, flowviz.gui.main_window; print('torch' in sys.modules)"
+    code = "import sys, flowviz.gui.app.main_window; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -13,11 +13,11 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from flowviz.core import frames, marginal
-from flowviz.gui.field_view import FieldView
+from flowviz.gui.views.field_view import FieldView
 
 
 def test_first_launch_has_data_a_chosen_z_and_plays(qtbot, settings):
-    from flowviz.gui.main_window import MainWindow
+    from flowviz.gui.app.main_window import MainWindow
 
     w = MainWindow(settings)
     qtbot.addWidget(w)
@@ -200,7 +200,7 @@ def test_views_share_one_camera_through_zoom_hide_and_reset(qtbot, window):
 
 
 def test_window_remembers_settings(qtbot, settings):
-    from flowviz.gui.main_window import MainWindow
+    from flowviz.gui.app.main_window import MainWindow
 
     w = MainWindow(settings)
     qtbot.addWidget(w)
@@ -243,7 +243,7 @@ def test_formula_panel_shows_the_path_and_its_values_at_t(window):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
 def test_frame_worker_yields_the_cpu_to_the_ui_and_training(window):
     """Frames are cached ahead and can wait; the UI thread and training cannot."""
-    from flowviz.gui import worker
+    from flowviz.gui.views import frame_worker as worker
 
     tid = window.worker.native_id
     assert tid is not None and tid != threading.get_native_id()

@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QThread, Signal
 
+from flowviz.core.training_loop import LossPoint, TrainJob, run_training
 from flowviz.gui import threads
-from flowviz.gui.training_loop import LossPoint, TrainJob, run_training
 
 if TYPE_CHECKING:
     import torch
@@ -106,7 +106,7 @@ def _snapshot(payload: dict, run: int) -> Snapshot:
 
 
 class TrainingProcess:
-    """A child Python (python -m flowviz.gui.training_loop) that runs training jobs,
+    """A child Python (python -m flowviz.core.training_loop) that runs training jobs,
     started on first use and reused by later runs; close() ends it. Commands go down one
     pipe, events come up another (multiprocessing Connections on inherited descriptors:
     unlike multiprocessing's spawn, nothing re-imports the parent's __main__)."""
@@ -131,12 +131,12 @@ class TrainingProcess:
         self._discard()
         cmd_r, cmd_w = os.pipe()
         evt_r, evt_w = os.pipe()
-        root = str(Path(__file__).resolve().parents[2])
+        root = str(Path(__file__).resolve().parents[3])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "flowviz.gui.training_loop", str(cmd_r), str(evt_w)],
+                [sys.executable, "-m", "flowviz.core.training_loop", str(cmd_r), str(evt_w)],
                 pass_fds=(cmd_r, evt_w),
                 stdin=subprocess.DEVNULL,
                 env=env,

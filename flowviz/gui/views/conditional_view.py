@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from flowviz.core import frames
-from flowviz.gui.plot_view import PlotView
+from flowviz.gui.views.plot_view import PlotView
 
 PARTICLES = 400
 TRAILS = 60  # paths drawn for the first TRAILS particles: more would hide the field

@@ -29,19 +29,19 @@ from PySide6.QtWidgets import (
 )
 
 from flowviz.core.frames import LIM
-from flowviz.gui import theme
-from flowviz.gui.camera import Camera
-from flowviz.gui.conditional_view import ConditionalView
-from flowviz.gui.display_panel import DisplayPanel
-from flowviz.gui.edits import ReplacePoints
-from flowviz.gui.formula_panel import FormulaPanel
-from flowviz.gui.marginal_view import MarginalView
-from flowviz.gui.plot_view import PlotView
+from flowviz.gui.app import theme
+from flowviz.gui.app.edits import ReplacePoints
+from flowviz.gui.app.tools import HINTS, TOOLS, CanvasTools
+from flowviz.gui.panels.display import DisplayPanel
+from flowviz.gui.panels.formulas import FormulaPanel
+from flowviz.gui.panels.time_bar import Player, TimeBar
 from flowviz.gui.state import AppState
-from flowviz.gui.time_bar import Player, TimeBar
-from flowviz.gui.tools import HINTS, TOOLS, CanvasTools
-from flowviz.gui.training import install_training
-from flowviz.gui.worker import FrameWorker
+from flowviz.gui.training.controller import install_training
+from flowviz.gui.views.camera import Camera
+from flowviz.gui.views.conditional_view import ConditionalView
+from flowviz.gui.views.frame_worker import FrameWorker
+from flowviz.gui.views.marginal_view import MarginalView
+from flowviz.gui.views.plot_view import PlotView
 
 MENUS = ("File", "Edit", "View", "Train", "Help")
 POINT_FILTER = "Point sets (*.csv *.npy);;CSV (*.csv);;NumPy (*.npy)"

@@ -15,8 +15,8 @@ import numpy as np
 from PySide6.QtCore import QTimer
 
 from flowviz.core import frames
-from flowviz.gui.plot_view import PlotView
-from flowviz.gui.worker import FrameWorker
+from flowviz.gui.views.frame_worker import FrameWorker
+from flowviz.gui.views.plot_view import PlotView
 from flowviz.render.style import Style
 
 FieldFn = Callable[[np.ndarray, float], np.ndarray]

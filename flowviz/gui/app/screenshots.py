@@ -1,4 +1,4 @@
-"""Render the README screenshots offscreen: python -m flowviz.gui.screenshots [assets/].
+"""Render the README screenshots offscreen: python -m flowviz.gui.app.screenshots [assets/].
 
 Drives the real window (presets, a mouse-drawn stroke, the clock) and saves what it shows,
 so the pictures in the README can be regenerated after any visual change.
@@ -79,7 +79,7 @@ def main(out: str = "assets") -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from flowviz.gui.main_window import MainWindow
+    from flowviz.gui.app.main_window import MainWindow
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from flowviz.core import frames
-from flowviz.gui.field_view import FieldView
+from flowviz.gui.views.field_view import FieldView
 
 if TYPE_CHECKING:
     import torch

@@ -278,7 +278,7 @@ def serve(commands, events) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """python -m flowviz.gui.training_loop CMD_FD EVENT_FD (started by TrainingProcess)."""
+    """python -m flowviz.core.training_loop CMD_FD EVENT_FD (started by TrainingProcess)."""
     from multiprocessing.connection import Connection
 
     commands = Connection(int(argv[0]), writable=False)
@@ -291,6 +291,6 @@ if __name__ == "__main__":
 
     # Run the module under its package name, so what it pickles (LossPoint) unpickles in
     # the parent as flowviz.gui.training_loop.LossPoint, not __main__.LossPoint.
-    from flowviz.gui.training_loop import main as _main
+    from flowviz.core.training_loop import main as _main
 
     _main(sys.argv[1:])

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flowviz.gui.learned_view import ERROR_TIP, SOLVERS
+from flowviz.gui.views.learned_view import ERROR_TIP, SOLVERS
 
 ACTIVATIONS = ("silu", "relu", "tanh", "gelu", "elu")  # as core.model.ACTIVATIONS (no torch)
 COUPLINGS = {

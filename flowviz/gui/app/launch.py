@@ -6,7 +6,7 @@ import sys
 
 from PySide6.QtWidgets import QApplication
 
-from flowviz.gui.main_window import MainWindow
+from flowviz.gui.app.main_window import MainWindow
 
 
 def run(argv: list[str]) -> int:

@@ -26,11 +26,10 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QStyle
 
-from flowviz.gui.edits import ReplacePoints
-from flowviz.gui.learned_view import InferenceField, LearnedView
-from flowviz.gui.loss_chart import LossChart
-from flowviz.gui.training_panel import FOLLOW, Hyper, TrainingPanel
-from flowviz.gui.training_worker import (
+from flowviz.gui.app.edits import ReplacePoints
+from flowviz.gui.panels.loss_chart import LossChart
+from flowviz.gui.panels.training import FOLLOW, Hyper, TrainingPanel
+from flowviz.gui.training.worker import (
     Snapshot,
     TrainingProcess,
     TrainingWorker,
@@ -38,10 +37,11 @@ from flowviz.gui.training_worker import (
     frozen_weights,
     initial_snapshot,
 )
+from flowviz.gui.views.learned_view import InferenceField, LearnedView
 
 if TYPE_CHECKING:
     from flowviz.core.training import TrainConfig
-    from flowviz.gui.main_window import MainWindow
+    from flowviz.gui.app.main_window import MainWindow
 
 # Each weight update of the Learned view costs the frame worker ~0.2 s of a core (its
 # particles, then each frame as it is shown) and a readout ~0.1 s: on 2 cores shared with
@@ -439,7 +439,7 @@ class TrainingController(QObject):
         known = self._floor[1] if self._floor and self._floor[0] is data else None
 
         def job():
-            from flowviz.gui import sample_quality as q
+            from flowviz.core import quality as q
 
             try:
                 swd = q.readout(velocity=field.velocity, data=data, source=source, sigma_min=sigma)

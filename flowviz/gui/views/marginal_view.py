@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from flowviz.core.frames import LIM
-from flowviz.gui.field_view import FieldView
+from flowviz.gui.views.field_view import FieldView
 
 TOP_WEIGHTS = 40
 

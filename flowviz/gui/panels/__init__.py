@@ -1,0 +1,1 @@
+"""Docked panels: display, formulas, time bar, loss chart, training settings."""

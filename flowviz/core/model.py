@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from flowviz.core import limits
+
 ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "elu": nn.ELU}
 
 
@@ -21,9 +23,11 @@ class ModelConfig:
     time_features: int = 8
 
     def __post_init__(self):
-        if self.width < 1 or self.depth < 1 or self.time_features < 1:
-            raise ValueError(f"width, depth and time_features must be >= 1: {self}")
-        if self.activation not in ACTIVATIONS:
+        # Checked before any layer is built: a stored width of 20000 must not cost gigabytes.
+        limits.WIDTH.check(self.width)
+        limits.DEPTH.check(self.depth)
+        limits.TIME_FEATURES.check(self.time_features)
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}"
             )

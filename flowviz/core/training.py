@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-from flowviz.core import couplings, marginal, paths
+from flowviz.core import couplings, limits, marginal, paths
 from flowviz.core.model import ModelConfig, VelocityMLP, build
 
 
@@ -42,19 +42,29 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
 
     def __post_init__(self):
-        if self.steps is not None and self.steps < 1:
-            raise ValueError(f"steps must be >= 1 or None, got {self.steps}")
-        if self.batch_size < 2:
-            raise ValueError(f"batch size must be >= 2, got {self.batch_size}")
-        if not self.lr > 0:
-            raise ValueError(f"learning rate must be positive, got {self.lr}")
-        if self.report_every < 1:
-            raise ValueError(f"report_every must be >= 1, got {self.report_every}")
-        if self.coupling not in couplings.NAMES:
+        """Every field against limits (the ranges the CLI and the window share), so that a
+        crafted checkpoint or a typo fails here, in one line, before any work."""
+        if self.steps is not None:
+            limits.STEPS.check(self.steps)
+        if not isinstance(self.coupling, str) or self.coupling not in couplings.NAMES:
             raise ValueError(
                 f"unknown coupling {self.coupling!r}; choose one of {', '.join(couplings.NAMES)}"
             )
-        self.make_path()  # validates path name, sigma_min and n
+        limits.batch_size_range(self.coupling).check(self.batch_size)
+        limits.LR.check(self.lr)
+        limits.REPORT_EVERY.check(self.report_every)
+        limits.SEED.check(self.seed)
+        limits.SIGMA_MIN.check(self.sigma_min)
+        limits.POLY_N.check(self.poly_n)
+        if not isinstance(self.path, str):
+            raise ValueError(f"path must be a name, got {self.path!r}")
+        if not isinstance(self.lr_decay, bool):
+            raise ValueError(f"lr_decay must be true or false, got {self.lr_decay!r}")
+        if not isinstance(self.device, str):
+            raise ValueError(f"device must be a name, got {self.device!r}")
+        if not isinstance(self.model, ModelConfig):
+            raise ValueError(f"model must be a ModelConfig, got {type(self.model).__name__}")
+        self.make_path()  # validates the path name
 
     def make_path(self) -> paths.GaussianPath:
         return paths.make(self.path, sigma_min=self.sigma_min, n=self.poly_n)
@@ -64,9 +74,20 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        d = dict(d)
-        d["model"] = ModelConfig(**d.get("model", {}))
+        """The config stored as d (missing fields take defaults); ValueError naming an
+        unknown or out-of-range setting, so a stored file is never half applied."""
+        d = _settings(d, cls, "settings")
+        d["model"] = ModelConfig(**_settings(d.get("model", {}), ModelConfig, "model settings"))
         return cls(**d)
+
+
+def _settings(d, cls, what: str) -> dict:
+    if not isinstance(d, dict):
+        raise ValueError(f"the {what} are not a mapping ({type(d).__name__})")
+    unknown = sorted(str(k) for k in d if k not in cls.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown {what.removesuffix('s')} {', '.join(map(repr, unknown))}")
+    return dict(d)
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,7 @@ class TrainReport:
     step: int
     cfm_loss: float
     fm_loss: float
+    warning: str | None = None  # once per run: the loss grew by orders of magnitude (LossWatch)
 
     @property
     def gap(self) -> float:
@@ -143,6 +165,7 @@ class Trainer:
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, c.steps)
         self.generator = torch.Generator(device=self.device).manual_seed(c.seed)
         self.step_count = 0
+        self.loss_watch = LossWatch()
         self._last_good = self._checkpoint()
 
     def weights(self) -> dict[str, torch.Tensor]:
@@ -192,6 +215,8 @@ class Trainer:
         self.optimizer.step()
         if self.scheduler is not None and self.step_count < self.config.steps:
             self.scheduler.step()
+        if self.loss_watch.initial is None:  # the untrained loss: one sync, at the first step
+            self.loss_watch.initial = float(loss.detach())
         self.step_count += 1
         if not report:
             return None
@@ -207,7 +232,8 @@ class Trainer:
                 "kept the last finite weights -- lower the learning rate"
             )
         self._last_good = good
-        return TrainReport(step=self.step_count, cfm_loss=cfm, fm_loss=fm)
+        warning = self.loss_watch.update(cfm, step=self.step_count)
+        return TrainReport(step=self.step_count, cfm_loss=cfm, fm_loss=fm, warning=warning)
 
     def _checkpoint(self) -> tuple[dict, dict]:
         """Weights and optimizer state, cloned (a deepcopy costs ~10x more)."""
@@ -231,6 +257,46 @@ class Trainer:
             report = self.step(report=due)
             if report is not None:
                 yield report
+
+
+LOSS_GROWTH_FACTOR = 100.0
+
+
+@dataclass
+class LossWatch:
+    """Notices a finite loss that grew by orders of magnitude -- a learning rate far too
+    high trains on silently to a loss of 5e6, as only NaN stops a run. Fed each reported
+    loss, it answers a one-line warning once, else None. A loss counts as grown when it is
+    both `factor` times the lowest loss seen (the untrained one included) and above the
+    untrained loss: a loss near 0 may wobble by large factors harmlessly."""
+
+    factor: float = LOSS_GROWTH_FACTOR
+    initial: float | None = None  # the untrained loss; without it, the first one fed
+    lowest: float = float("inf")
+    warned: bool = False
+
+    def growth(self, loss: float) -> float:
+        """loss / the lowest loss so far, or 0 while loss is not above the untrained loss."""
+        initial = loss if self.initial is None else self.initial
+        ref = min(initial, self.lowest)
+        if not (_finite(loss) and loss > initial) or ref <= 0:
+            return 0.0
+        return loss / ref
+
+    def update(self, loss: float, *, step: int | None = None) -> str | None:
+        if self.initial is None:
+            self.initial = loss
+        grown, ref = self.growth(loss), min(self.initial, self.lowest)
+        if _finite(loss):
+            self.lowest = min(self.lowest, loss)
+        if self.warned or grown <= self.factor:
+            return None
+        self.warned = True
+        at = f" at step {step}" if step is not None else ""
+        return (
+            f"the loss grew to {loss:.3g}{at}, {grown:.3g}x its lowest value {ref:.3g}: "
+            "the learning rate is probably too high"
+        )
 
 
 def _all_finite(tensors: dict[str, torch.Tensor]) -> bool:

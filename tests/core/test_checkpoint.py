@@ -64,26 +64,72 @@ def _tamper(f, change):
         lambda p: p["config"]["model"].update(depth=3),
         lambda p: p["state_dict"].pop("net.0.weight"),
         lambda p: p["state_dict"].update(extra=torch.zeros(1)),
-        lambda p: p["config"]["model"].update(activation="sparkle"),
-        lambda p: p["config"].update(colour="red"),
-        lambda p: p.pop("config"),
     ],
-    ids=[
-        "width",
-        "depth",
-        "missing-weight",
-        "extra-weight",
-        "activation",
-        "config-key",
-        "no-config",
-    ],
+    ids=["width", "depth", "missing-weight", "extra-weight"],
 )
 def test_another_architecture_is_a_clear_error(saved, change):
     f = saved[0]
     _tamper(f, change)
-    with pytest.raises(ValueError, match=r"^run\.pt: .*architecture") as err:
+    with pytest.raises(ValueError, match=r"^run\.pt: the weights do not fit .*architecture") as e:
         checkpoint.load(f)
-    assert "\n" not in str(err.value)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda p: p["config"]["model"].update(activation="sparkle"), "unknown activation"),
+        (lambda p: p["config"].update(colour="red"), "unknown setting 'colour'"),
+        (lambda p: p["config"]["model"].update(size=3), "unknown model setting 'size'"),
+        (lambda p: p.update(config=[1, 2]), "not a mapping"),
+        (lambda p: p["config"].update(seed=2**33), "seed must be a whole number from 0"),
+        (lambda p: p["config"].update(seed=-1), "seed"),
+        (lambda p: p["config"].update(lr=float("nan")), "learning rate"),
+        (lambda p: p["config"].update(poly_n=float("inf")), "polynomial exponent"),
+        (lambda p: p["config"].update(batch_size=20000), "batch size"),
+        (lambda p: p["config"].update(steps="many"), "steps must be a whole number"),
+        (lambda p: p["config"]["model"].update(depth=13), "depth must be a whole number"),
+    ],
+    ids=[
+        "activation",
+        "config-key",
+        "model-key",
+        "config-type",
+        "seed-2^33",
+        "seed-negative",
+        "lr-nan",
+        "poly-inf",
+        "batch",
+        "steps-type",
+        "depth-13",
+    ],
+)
+def test_invalid_settings_are_named_as_settings_not_weights(saved, change, problem):
+    """A bad setting is reported as such (not as "weights do not fit"), and nothing of the
+    file is returned: callers never apply half of it."""
+    f = saved[0]
+    _tamper(f, change)
+    with pytest.raises(ValueError, match=r"^run\.pt: the stored settings are invalid: ") as e:
+        checkpoint.load(f)
+    assert problem in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_huge_declared_width_is_refused_before_building_the_model(saved, monkeypatch):
+    """An 8 KB file declaring width 20000 once cost 1.75 GB before its rejection."""
+    f = saved[0]
+    _tamper(f, lambda p: p["config"]["model"].update(width=20000))
+    built = []
+    monkeypatch.setattr(checkpoint, "VelocityMLP", lambda *a: built.append(a))
+    with pytest.raises(ValueError, match=r"width must be a whole number from 1 to 1024, got 20000"):
+        checkpoint.load(f)
+    assert built == []
+
+
+def test_no_config_at_all(saved):
+    f = saved[0]
+    _tamper(f, lambda p: p.pop("config"))
+    with pytest.raises(ValueError, match=r"^run\.pt: the stored settings are missing"):
+        checkpoint.load(f)
 
 
 @pytest.mark.parametrize(
@@ -160,7 +206,7 @@ def test_a_pickled_payload_is_refused_and_does_not_run(tmp_path):
     marker = tmp_path / "pwned"
     f = tmp_path / "evil.pt"
     torch.save({"format": checkpoint.FORMAT, "version": 1, "x": _Payload(marker)}, f)
-    with pytest.raises(ValueError, match=r"^evil\.pt: not a readable flowviz checkpoint"):
+    with pytest.raises(ValueError, match=r"^evil\.pt: not a flowviz checkpoint, or unsafe"):
         checkpoint.load(f)
     assert not marker.exists()
 

@@ -65,15 +65,15 @@ def _write(tmp_path, name, content):
 
 
 MALFORMED = [
-    ("three.csv", "1,2,3\n4,5,6\n", "line 1 has 3 columns"),
-    ("one.csv", "x\n1\n2\n", "line 2 has 1 columns"),
+    ("three.csv", "1,2,3\n4,5,6\n", r"line 1: expected 2 numbers, found 3"),
+    ("one.csv", "x\n1\n2\n", r"line 2: expected 2 numbers, found 1"),
     ("wide.npy", np.zeros((5, 3)), r"two columns .* shape \(5, 3\)"),
     ("flat.npy", np.zeros(4), r"two columns .* shape \(4,\)"),
     ("cube.npy", np.zeros((2, 2, 2)), "two columns"),
-    ("words.csv", "x,y\n1,2\nfoo,3\n", "line 3 is not numeric"),
+    ("words.csv", "x,y\n1,2\nfoo,3\n", "line 3: expected 2 numbers, found 'foo'"),
     ("text.npy", np.array([["a", "b"]]), "not numeric"),
-    ("objects.npy", np.array([[1, None]], dtype=object), "not a readable .npy"),
-    ("nan.csv", "1,2\nnan,3\n", r"row 2 is not finite"),
+    ("objects.npy", np.array([[1, None]], dtype=object), "pickled Python objects"),
+    ("nan.csv", "1,2\nnan,3\n", r"line 2: 'nan' is not a finite number"),
     ("inf.npy", np.array([[0.0, 1.0], [np.inf, 2.0]]), r"row 2 is not finite"),
     ("huge.csv", "1,2\n3e7,0\n", "beyond"),
     ("empty.csv", "", "contains no points"),

@@ -1,0 +1,85 @@
+"""The one set of ranges for user-chosen settings, shared by the command line, checkpoint
+validation and the window (which reads this at start-up, so: no torch, no Qt here).
+
+Ranges are generous enough for real use and bounded so that no accepted value can exhaust
+memory or produce numbers that only fail later as a "divergence":
+
+- width <= 1024, depth <= 12: at most ~12.6 M parameters (50 MB), trained in seconds per
+  hundred steps on a CPU;
+- batch size <= 16384 as drawn, <= 4096 with an OT or Sinkhorn coupling (those build an
+  n x n float64 cost matrix, several copies of it for Sinkhorn: 4096 -> ~0.7 GB);
+- seed 0 .. 2**32 - 1 (what numpy, torch and a checkpoint round trip all take);
+- polynomial exponent 0.1 .. 10: beyond that the schedule's derivative overflows float32
+  near t = 0 or 1 and training "diverges" for no reason the user can see;
+- sigma_min 0 .. 0.5: a wider end blur no longer looks like the data;
+- at most 1,000,000 points in a data set, a source set or one `sample` call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Range:
+    """Closed interval [lo, hi] of one setting; integer=True also requires an int."""
+
+    name: str
+    lo: float
+    hi: float
+    integer: bool = False
+
+    def contains(self, value) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.integer and not isinstance(value, int):
+            return False
+        return math.isfinite(value) and self.lo <= value <= self.hi
+
+    def check(self, value, label: str | None = None):
+        """value if it lies in the range, else ValueError naming the setting and the range."""
+        if self.contains(value):
+            return value
+        what = label or self.name
+        kind = "a whole number" if self.integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{what} must be {kind}, got {value!r}")
+        raise ValueError(
+            f"{what} must be {kind} from {_fmt(self.lo)} to {_fmt(self.hi)}, got {value}"
+        )
+
+    def clamp(self, value: float) -> float:
+        return min(max(value, self.lo), self.hi)
+
+
+def _fmt(v: float) -> str:
+    return str(v) if isinstance(v, int) else f"{v:g}"
+
+
+MAX_POINTS = 1_000_000
+MAX_COORDINATE = 1e6  # |x| beyond this is not a drawable data set (and float32 loses digits)
+
+WIDTH = Range("width", 1, 1024, integer=True)
+DEPTH = Range("depth", 1, 12, integer=True)
+TIME_FEATURES = Range("time_features", 1, 64, integer=True)
+LR = Range("learning rate", 1e-9, 1e9)  # huge rates are allowed: watching them diverge teaches
+BATCH_SIZE = Range("batch size", 2, 16384, integer=True)
+COUPLED_BATCH_SIZE = Range("batch size with an OT or Sinkhorn coupling", 2, 4096, integer=True)
+STEPS = Range("steps", 1, 10_000_000, integer=True)
+REPORT_EVERY = Range("report_every", 1, 1_000_000, integer=True)
+SEED = Range("seed", 0, 2**32 - 1, integer=True)
+POLY_N = Range("polynomial exponent n", 0.1, 10.0)
+SIGMA_MIN = Range("sigma_min", 0.0, 0.5)
+POINTS = Range("point count", 1, MAX_POINTS, integer=True)
+SAMPLES = Range("sample count", 1, MAX_POINTS, integer=True)
+SOLVER_STEPS = Range("solver steps", 1, 10_000, integer=True)
+PARTICLES = Range("particles", 0, 100_000, integer=True)
+
+MAX_CHECKPOINT_BYTES = 512 * 2**20  # the largest valid one (1024 x 12, 2 x 1e6 points) ~ 70 MB
+MAX_TEXT_BYTES = 128 * 2**20  # 1e6 lines of two full-precision numbers fit in ~40 MB
+
+
+def batch_size_range(coupling: str) -> Range:
+    """The batch size range for a coupling: OT and Sinkhorn cost n^2 memory."""
+    return BATCH_SIZE if coupling == "independent" else COUPLED_BATCH_SIZE

@@ -1,8 +1,11 @@
 """FieldScene: the items of one view (heatmap, streamlines, arrows, trails, particles, data,
-conditional rings, probe) inside a pyqtgraph PlotItem, fed from core.frames data.
+conditional rings, probe) inside a pyqtgraph PlotItem, fed from core.frames data, and its
+keys: a colour bar while a heat layer is shown, a legend while particles are.
 
 The window and the exporter both draw through this class, so a video shows exactly what
-the screen shows.
+the screen shows. Stacking, bottom to top: heat, streamlines, arrows, trails, source and
+data points (small, grey), particles (round, outlined: above the data, so they stay visible
+where they converge onto it at t = 1), rings, probe; the keys float above everything.
 """
 
 from __future__ import annotations
@@ -12,10 +15,38 @@ import pyqtgraph as pg
 
 from flowviz.core import frames
 from flowviz.render.items import ArrowField, Heatmap, PointCloud, Segments
+from flowviz.render.overlays import ColourBar, ParticleLegend
 from flowviz.render.style import ARROW_CLASSES, Style
 
 ARROW_MODES = ("length", "colour", "streamlines", "off")
 _EMPTY = np.zeros((0, 2), np.float32)
+PARTICLE_SIZE, PARTICLE_EDGE = 6.0, 1.0  # screen pixels: disc diameter, outline width
+DATA_SIZE = 3.5
+STREAM_HEAD = 0.02  # streamline arrowhead barb length, as a fraction of the view's width
+
+
+def streamline_heads(lines: np.ndarray, *, size: float) -> np.ndarray:
+    """An arrowhead at the end of each polyline, pointing along its last step, so a
+    streamline shows which way the flow goes. lines (k, 2) rows with NaN breaks (as from
+    frames.streamlines); size: barb length in data units. -> (4m, 2) segment pairs, two barbs
+    per line that moved (a line stalled where the field vanishes gets none)."""
+    rows = np.asarray(lines, np.float64).reshape(-1, 2)
+    if len(rows) < 2:
+        return np.zeros((0, 2), np.float32)
+    ok = np.isfinite(rows).all(1)
+    last = ok & np.append(~ok[1:], True)  # the row before a break (or the final row)
+    last[0] = False
+    last &= np.insert(ok[:-1], 0, False)  # ... with a previous point to give a direction
+    idx = np.flatnonzero(last)
+    tip = rows[idx]
+    step = tip - rows[idx - 1]
+    length = np.linalg.norm(step, axis=1)
+    moved = length > 1e-9
+    tip, back = tip[moved], -step[moved] / length[moved, None]
+    normal = np.stack([-back[:, 1], back[:, 0]], 1)
+    left = tip + size * (0.87 * back + 0.5 * normal)
+    right = tip + size * (0.87 * back - 0.5 * normal)
+    return np.stack([tip, left, tip, right], 1).reshape(-1, 2).astype(np.float32)
 
 
 class FieldScene:
@@ -26,11 +57,12 @@ class FieldScene:
         self.lim = lim
         self.heatmap = Heatmap(lim=lim, lut=style.heat_lut)
         self.stream = Segments(width=1.0)
+        self.stream_heads = Segments(width=1.2)
         self.arrows = ArrowField(classes=ARROW_CLASSES)
         self.trails = Segments(width=1.0, antialias=False)
-        self.particles = PointCloud(size=3.0)
-        self.data = PointCloud(size=2.0)
-        self.source = PointCloud(size=2.0)
+        self.particles = PointCloud(size=PARTICLE_SIZE, outline=PARTICLE_EDGE)
+        self.data = PointCloud(size=DATA_SIZE)
+        self.source = PointCloud(size=DATA_SIZE)
         self.rings = Segments(width=2.0)
         self.marker = pg.ScatterPlotItem(size=13, symbol="o", pxMode=True)
         self.weights = pg.ScatterPlotItem(pxMode=True)
@@ -39,6 +71,7 @@ class FieldScene:
             [
                 self.heatmap,
                 self.stream,
+                self.stream_heads,
                 self.arrows,
                 self.trails,
                 self.source,
@@ -52,6 +85,13 @@ class FieldScene:
         ):
             item.setZValue(z - 10)
             plot.addItem(item)
+        self.colorbar = ColourBar(style.heat_lut)
+        self.legend = ParticleLegend(style.particles)
+        for key in (self.colorbar, self.legend):
+            key.attach(plot.getViewBox())
+            key.setVisible(False)
+        self._colorbar_on = self._legend_on = True
+        self._heat_shown = self._particles_shown = False
         self.mode = "length"
         self.arrow_scale = 0.0
         self._hue_classes = np.zeros(0, int)
@@ -63,11 +103,12 @@ class FieldScene:
         self.style = style
         self.heatmap.set_lut(style.heat_lut)
         self.stream.set_colour(style.streamlines)
+        self.stream_heads.set_colour(style.streamlines)
         self.arrows.set_colours(
             style.arrow_ramp if self.mode == "colour" else [style.arrows] * ARROW_CLASSES
         )
         self.trails.set_colour(style.trails)
-        self.particles.set_colours(style.particles, self._hue_classes)
+        self.particles.set_colours(style.particles, self._hue_classes, style.particle_edges)
         self.data.set_colours([style.data], np.zeros(len(self.data.positions()), int))
         self.source.set_colours([style.source], np.zeros(len(self.source.positions()), int))
         self.rings.set_colour(style.rings)
@@ -80,6 +121,43 @@ class FieldScene:
             ax = self.plot.getAxis(axis)
             ax.setPen(pg.mkPen(style.foreground))
             ax.setTextPen(pg.mkPen(style.foreground))
+        for key in (self.colorbar, self.legend):
+            key.set_colours(foreground=style.foreground, background=style.background)
+        self.colorbar.set_lut(style.heat_lut)
+        self.legend.set_hues(style.particles)
+
+    # ------------------------------------------------------------ keys
+
+    def set_colorbar(
+        self, label_low: str = "low", label_high: str = "high", title: str = ""
+    ) -> None:
+        """What the heat layer's colour bar says: its title (rich text, e.g.
+        "density p<sub>t</sub>(x)")
+        and the labels at its ends (the heat is normalised per frame: relative by default)."""
+        self.colorbar.set_labels(low=label_low, high=label_high, title=title)
+
+    def show_colorbar(self, on: bool = True) -> None:
+        """Allow the colour bar (default); it is drawn only while a heat layer is shown."""
+        self._colorbar_on = bool(on)
+        self._update_keys()
+
+    def show_legend(self, on: bool = True) -> None:
+        """Allow the particle-colour legend (default); drawn only while particles are shown."""
+        self._legend_on = bool(on)
+        self._update_keys()
+
+    def set_key_size(self, point_size: float | None) -> None:
+        """Text size of the colour bar and legend in points (None: app font, >= 10 pt)."""
+        self.colorbar.set_point_size(point_size)
+        self.legend.set_point_size(point_size)
+
+    def _update_keys(self) -> None:
+        bar = self._colorbar_on and self._heat_shown
+        if bar != self.colorbar.isVisible():
+            self.colorbar.setVisible(bar)
+        legend = self._legend_on and self._particles_shown
+        if legend != self.legend.isVisible():
+            self.legend.setVisible(legend)
 
     # ------------------------------------------------------------ field
 
@@ -97,6 +175,9 @@ class FieldScene:
             self.arrows.set_segments(_EMPTY)
             self.heatmap.set_heat(None)
             self.stream.set_segments(_EMPTY)
+            self.stream_heads.set_segments(_EMPTY)
+            self._heat_shown = False
+            self._update_keys()
             return
         cell = 2 * self.lim / res
         if self.mode in ("length", "colour"):
@@ -113,18 +194,27 @@ class FieldScene:
             self.arrows.set_segments(_EMPTY)
         lines = frame.lines if self.mode == "streamlines" else None
         self.stream.set_segments(_EMPTY if lines is None else frames.to_pairs(lines))
+        self.stream_heads.set_segments(
+            _EMPTY if lines is None else streamline_heads(lines, size=STREAM_HEAD * 2 * self.lim)
+        )
         self.heatmap.set_heat(frame.heat)
+        self._heat_shown = frame.heat is not None
+        self._update_keys()
 
     # ------------------------------------------------------------ particles and data
 
     def set_particle_starts(self, starts: np.ndarray) -> None:
         """Fix the particle colours: hue by angle of each particle's start position."""
         self._hue_classes = frames.hue_classes(starts) if len(starts) else np.zeros(0, int)
-        self.particles.set_colours(self.style.particles, self._hue_classes)
+        self.particles.set_colours(
+            self.style.particles, self._hue_classes, self.style.particle_edges
+        )
 
     def show_particles(self, pos: np.ndarray, trails: np.ndarray | None = None) -> None:
         self.particles.set_positions(pos)
         self.trails.set_segments(_EMPTY if trails is None else frames.to_pairs(trails))
+        self._particles_shown = self.particles.count() > 0
+        self._update_keys()
 
     def show_data(self, points: np.ndarray, source: np.ndarray | None = None) -> None:
         """The target points (N, 2) and, when drawn, the source points (M, 2)."""

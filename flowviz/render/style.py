@@ -45,6 +45,7 @@ class Style:
     selected: Colour = field(init=False)
     probe: Colour = field(init=False)
     particles: list[Colour] = field(init=False)
+    particle_edges: list[Colour] = field(init=False)
     arrow_ramp: list[Colour] = field(init=False)
     heat_lut: np.ndarray = field(init=False)
 
@@ -54,7 +55,9 @@ class Style:
         put(self, "background", (24, 26, 31, 255) if d else (255, 255, 255, 255))
         put(self, "foreground", (220, 222, 228, 255) if d else (30, 32, 38, 255))
         # Points and trails are opaque: translucent wide points blend 4x slower in raster.
-        put(self, "data", (235, 235, 240, 255) if d else (20, 20, 25, 255))
+        # Data are a mid grey drawn below the particles: saturated, outlined particles stay
+        # visible on top of them when they converge onto the data at t = 1.
+        put(self, "data", (150, 152, 165, 255) if d else (120, 122, 134, 255))
         put(self, "source", (120, 200, 255, 255) if d else (0, 120, 210, 255))
         put(self, "arrows", (240, 240, 245, 210) if d else (25, 25, 30, 200))
         put(self, "streamlines", (150, 160, 180, 255) if d else (90, 100, 120, 255))
@@ -63,6 +66,7 @@ class Style:
         put(self, "selected", (255, 80, 60, 255) if d else (220, 30, 20, 255))
         put(self, "probe", (90, 220, 255, 255) if d else (0, 110, 200, 255))
         put(self, "particles", _hues(HUES, 0.62 if d else 0.45, 0.85))
+        put(self, "particle_edges", _hues(HUES, 0.2, 0.9))
         ramp = _ramp([(70, 110, 220), (80, 200, 160), (250, 210, 60), (240, 70, 50)], ARROW_CLASSES)
         put(self, "arrow_ramp", [(*map(int, c), 230) for c in ramp])
         stops = (

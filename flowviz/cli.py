@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -74,17 +75,63 @@ def _progress(step: int, total: int, loss: float, started: float, out=None) -> N
     out.flush()
 
 
-def _check_out(out: str) -> None:
-    """Fail before the work, not after it, when the output's folder is missing."""
-    folder = Path(out).resolve().parent
-    if not folder.is_dir():
-        raise UserError(f"--out {out}: the folder {folder} does not exist")
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _check_out(out: str, suffixes: tuple[str, ...], what: str, inputs: dict[str, str]) -> None:
+    """Fail before the work, not after it: --out must not be one of the inputs (that would
+    destroy them), must have a suffix for what is written, and must be writable."""
+    for option, path in inputs.items():
+        if path and _same_file(out, path):
+            raise UserError(
+                f"--out {out} is also the {option} file; writing it would destroy the input"
+            )
+    suffix = Path(out).suffix.lower()
+    if suffix not in suffixes:
+        raise UserError(
+            f"--out {out}: unsupported file type {suffix!r}; "
+            f"{what} is written as {' or '.join(suffixes)}"
+        )
+    from flowviz.core import atomic
+
+    atomic.check_writable(out, label=f"--out {out}")
+
+
+def _check_ranges(checks) -> None:
+    """Each (range, value, option) in core.limits' ranges, named by the option's flag."""
+    for rng, value, option in checks:
+        rng.check(value, option)
+
+
+def _finite_weights(model) -> bool:
+    import torch
+
+    return all(bool(torch.isfinite(v).all()) for v in model.state_dict().values())
 
 
 def _train(args) -> int:
-    from flowviz.core import checkpoint, data, training
+    from flowviz.core import checkpoint, data, limits, training
 
-    _check_out(args.out)
+    _check_ranges(
+        [
+            (limits.POINTS, args.n, "--n"),
+            (limits.STEPS, args.steps, "--steps"),
+            (limits.SEED, args.seed, "--seed"),
+            (limits.POLY_N, args.poly_n, "--poly-n"),
+            (limits.SIGMA_MIN, args.sigma_min, "--sigma-min"),
+            (limits.WIDTH, args.width, "--width"),
+            (limits.DEPTH, args.depth, "--depth"),
+            (limits.LR, args.lr, "--lr"),
+            (limits.batch_size_range(args.coupling), args.batch_size, "--batch-size"),
+        ]
+    )
+    is_file = Path(args.data).suffix.lower() in (".csv", ".npy", ".txt")
+    inputs = {"--data": args.data if is_file else "", "--source": args.source or ""}
+    _check_out(args.out, (".pt",), "a checkpoint", inputs)
     config = training.with_overrides(
         training.TrainConfig(),
         steps=args.steps,
@@ -105,36 +152,73 @@ def _train(args) -> int:
     trainer = training.Trainer(data=points, config=config, source=source)
     if not args.quiet:
         print(f"training on {trainer.device} ({len(points)} points)", file=sys.stderr)
+
+    def save(step: int) -> None:
+        checkpoint.save(
+            args.out, model=trainer.model, config=config, data=points, source=source, step=step
+        )
+
     started = time.perf_counter()
     last = None
+    bar = False  # a progress line is open (no newline yet)
     try:
         for last in trainer.run():
+            if last.warning:
+                sys.stderr.write("\n" if bar else "")
+                print(f"flowviz: warning: {last.warning}", file=sys.stderr)
+                bar = False
             if not args.quiet:
                 _progress(last.step, args.steps, last.cfm_loss, started)
+                bar = True
+    except KeyboardInterrupt:
+        sys.stderr.write("\n" if bar else "")
+        bar = False
+        step = trainer.step_count
+        if step == 0 or not _finite_weights(trainer.model):
+            print(f"flowviz: interrupted at step {step}; nothing saved", file=sys.stderr)
+        else:
+            save(step)
+            print(
+                f"flowviz: interrupted at step {step}; saved the weights of step {step} "
+                f"to {args.out}",
+                file=sys.stderr,
+            )
+        return 130
+    except training.DivergenceError as exc:
+        # The trainer has put back the weights of the last report (step 0 before any).
+        good = last.step if last is not None else 0
+        if good == 0:
+            raise UserError(f"{exc}; nothing saved (no finite weights beyond step 0)") from None
+        save(good)
+        raise UserError(f"{exc}; saved the weights of step {good} to {args.out}") from None
     finally:
-        if not args.quiet and last is not None:
+        if bar:
             sys.stderr.write("\n")  # end the bar's line, also before an error message
-    checkpoint.save(
-        args.out,
-        model=trainer.model,
-        config=config,
-        data=points,
-        source=source,
-        step=trainer.step_count,
-    )
+    save(trainer.step_count)
     fm = f", exact FM loss {last.fm_loss:.4f}" if last else ""
     print(f"saved {args.out} after {trainer.step_count} steps{fm}")
     return 0
 
 
+def _sample_chunk(width: int) -> int:
+    """Points integrated at once: a few hidden activations of (chunk, width) float32 stay
+    near 64 MB each, whatever --n is."""
+    return max(1024, 2**24 // max(width, 1))
+
+
 def _sample(args) -> int:
     import torch
 
-    from flowviz.core import checkpoint, data, solvers
+    from flowviz.core import checkpoint, data, limits, solvers
 
-    if args.n < 1 or args.steps < 1:
-        raise UserError("--n and --steps must be positive")
-    _check_out(args.out)
+    _check_ranges(
+        [
+            (limits.SAMPLES, args.n, "--n"),
+            (limits.SOLVER_STEPS, args.steps, "--steps"),
+            (limits.SEED, args.seed, "--seed"),
+        ]
+    )
+    _check_out(args.out, (".npy", ".csv", ".txt"), "a point set", {"--checkpoint": args.checkpoint})
     ckpt = checkpoint.load(args.checkpoint)
     g = torch.Generator().manual_seed(args.seed)
     if ckpt.source is None:
@@ -143,13 +227,22 @@ def _sample(args) -> int:
         pick = torch.randint(len(ckpt.source), (args.n,), generator=g)
         x0 = ckpt.source[pick] + ckpt.config.sigma_min * torch.randn(args.n, 2, generator=g)
     model = ckpt.model
-    traj = solvers.integrate(
-        velocity=lambda x, t: model(x, t),
-        x0=x0,
-        t_grid=solvers.time_grid(args.steps),
-        method=args.solver,
+    grid = solvers.time_grid(args.steps)
+    size = _sample_chunk(ckpt.config.model.width)
+    x1 = torch.cat(
+        [
+            solvers.final_state(
+                velocity=lambda x, t: model(x, t), x0=chunk, t_grid=grid, method=args.solver
+            )
+            for chunk in x0.split(size)
+        ]
     )
-    data.save_points(args.out, traj[-1])
+    if not torch.isfinite(x1).all():
+        raise UserError(
+            f"{Path(args.checkpoint).name}: the network's flow gave NaN or infinite samples "
+            f"(try more --steps, or another checkpoint); nothing written to {args.out}"
+        )
+    data.save_points(args.out, x1)
     print(f"wrote {args.n} samples to {args.out}")
     return 0
 
@@ -167,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         return _train(args) if args.command == "train" else _sample(args)
     except (UserError, ValueError, OSError, DivergenceError) as exc:
         print(f"flowviz: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("flowviz: error: out of memory; ask for fewer points or steps", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nflowviz: interrupted", file=sys.stderr)

@@ -294,7 +294,7 @@ class LossWatch:
         self.warned = True
         at = f" at step {step}" if step is not None else ""
         return (
-            f"the loss grew to {loss:.3g}{at}, {grown:.3g}x its lowest value {ref:.3g}: "
+            f"the loss grew to {loss:.3g}{at}, {grown:.3g} times its lowest value {ref:.3g}: "
             "the learning rate is probably too high"
         )
 

@@ -1,0 +1,198 @@
+"""The Formulas dock: typeset (no TeX source), every symbol defined, and a schedule plot
+whose curves are the path's alpha_t, beta_t and derivatives, with a marker at t."""
+
+import re
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QObject, Signal
+
+from flowviz.core import paths
+from flowviz.gui.panels.formulas import FormulaPanel
+
+TEX = ("^{", "_{", "\\", "e^{", "$")
+
+
+class FakeState(QObject):
+    """The three signals and four attributes the panel reads from AppState."""
+
+    path_changed = Signal()
+    source_changed = Signal()
+    time_changed = Signal(float)
+
+    def __init__(self, path, source=None):
+        super().__init__()
+        self.path, self.source, self.t, self.playing = path, source, 0.25, False
+
+    def set_t(self, t: float) -> None:
+        self.t = t
+        self.time_changed.emit(t)
+
+    def set_path(self, path) -> None:
+        self.path = path
+        self.path_changed.emit()
+
+
+def _panel(qtbot, path, source=None):
+    state = FakeState(path, source)
+    panel = FormulaPanel(state)
+    qtbot.addWidget(panel)
+    panel.set_shown(True)
+    return state, panel
+
+
+def _visible_text(html: str) -> str:
+    """What a reader sees: the tags removed (sub/sup content kept)."""
+    return re.sub(r"<[^>]+>", "", html).replace("&nbsp;", " ")
+
+
+CASES = [
+    ("condot", {}),
+    ("cosine", {}),
+    ("vp", {}),
+    ("polynomial", {"n": 2.0}),
+    ("polynomial", {"n": 3.5}),
+    ("vp", {"sigma_min": 0.05}),
+    ("condot", {"sigma_min": 0.1}),
+]
+
+
+@pytest.mark.parametrize(("name", "kw"), CASES)
+def test_formulas_are_typeset_with_every_symbol_defined(qtbot, name, kw):
+    path = paths.make(name, **kw)
+    _, panel = _panel(qtbot, path)
+    html = panel.text()
+    for tex in TEX:
+        assert tex not in html, f"TeX source {tex!r} on screen for {name}"
+    assert "t^" not in html and "_t" not in html and "_min" not in html
+    seen = _visible_text(html)
+    for symbol in ("αt =", "βt =", "α′t =", "β′t =", "ut(x | z) =", "ut(x) = Σi"):
+        assert symbol in seen, f"{symbol!r} missing for {name}"
+    assert "LFM(θ) = LCFM(θ) + C" in seen
+    assert "ε ∼ N(0, I)" in seen and "z: a data point" in seen
+    # symbols a path introduces are defined, with their values
+    if "T(" in seen:
+        assert "T(s) =" in seen and "bmin = 0.1" in seen and "bmax = 20" in seen
+    if "a0" in seen:
+        assert re.search(r"a0 = a\(0\) = .*≈ 0\.00\d+", seen)
+    if name == "polynomial":
+        assert "tn" in seen and f"n = {kw['n']:g}:" in seen
+    if kw.get("sigma_min"):
+        assert f"σmin = {kw['sigma_min']:g}:" in seen
+
+
+def test_a_drawn_source_changes_the_sample_and_the_conditional_field(qtbot):
+    source = np.zeros((5, 2), np.float32)
+    _, panel = _panel(qtbot, paths.make("condot", sigma_min=0.05), source=source)
+    seen = _visible_text(panel.text())
+    assert "xt = αt z + bt s + σmin ε" in seen
+    assert "ut(x | z, s) = α′t z + b′t s" in seen
+
+
+@pytest.mark.parametrize(("name", "kw"), CASES)
+def test_the_plot_draws_the_paths_schedule(qtbot, name, kw):
+    path = paths.make(name, **kw)
+    _, panel = _panel(qtbot, path)
+    for key in ("alpha", "beta", "d_alpha", "d_beta"):
+        t, y = panel.plot.curves[key].getData()
+        assert t[0] == 0.0 and t[-1] == 1.0 and len(t) > 50
+        expect = getattr(paths.make(name, **kw).schedule(t), key).numpy()
+        np.testing.assert_allclose(y, expect, rtol=1e-6, atol=1e-7)
+    assert [item[1].text for item in panel.plot.legend.items] == [
+        "α<sub>t</sub>",
+        "β<sub>t</sub>",
+        "α′<sub>t</sub>",
+        "β′<sub>t</sub>",
+    ]
+
+
+def test_the_plot_follows_a_path_change(qtbot):
+    state, panel = _panel(qtbot, paths.make("condot"))
+    state.set_path(paths.make("cosine"))
+    t, y = panel.plot.curves["alpha"].getData()
+    np.testing.assert_allclose(y, np.sin(np.pi * t / 2), atol=1e-6)
+    assert "Cosine" in panel.text()
+
+
+def test_the_marker_and_values_follow_t(qtbot):
+    path = paths.make("cosine")
+    state, panel = _panel(qtbot, path)
+    assert panel.plot.marker_t() == pytest.approx(0.25)
+    state.set_t(0.6)
+    assert panel.plot.marker_t() == pytest.approx(0.6)
+    dots = panel.plot.dots.data
+    s = path.schedule(0.6)
+    expect = [float(getattr(s, k)) for k in ("alpha", "beta", "d_alpha", "d_beta")]
+    np.testing.assert_allclose(dots["y"], expect, rtol=1e-6)
+    assert "At t = 0.600" in panel.text()
+    assert f"{float(s.alpha):.3f}" in panel.text()
+
+
+def test_a_hidden_panel_idles_and_catches_up_when_shown(qtbot):
+    state, panel = _panel(qtbot, paths.make("condot"))
+    panel.set_shown(False)
+    state.set_t(0.9)
+    state.set_path(paths.make("vp"))
+    assert panel.plot.marker_t() == pytest.approx(0.25)
+    assert "VP" not in panel.text()
+    panel.set_shown(True)
+    assert panel.plot.marker_t() == pytest.approx(0.9)
+    assert "VP" in panel.text()
+
+
+def test_while_playing_the_marker_follows_t_throttled(qtbot):
+    state, panel = _panel(qtbot, paths.make("condot"))
+    state.playing = True
+    state.set_t(0.3)
+    state.set_t(0.7)
+    qtbot.waitUntil(lambda: panel.plot.marker_t() == pytest.approx(0.7), timeout=2000)
+
+
+def test_plot_text_is_at_least_10_pt(qtbot):
+    _, panel = _panel(qtbot, paths.make("condot"))
+    axis = panel.plot.getPlotItem().getAxis("bottom")
+    assert axis.style["tickFont"].pointSizeF() >= 10
+    assert panel.head.font().pointSizeF() >= 10
+
+
+def test_the_window_shows_the_plot_in_its_formulas_dock(window, qtbot):
+    from PySide6.QtWidgets import QDockWidget
+
+    panel = window.findChild(FormulaPanel)
+    dock = next(d for d in window.findChildren(QDockWidget) if d.widget() is panel)
+    dock.show()
+    dock.raise_()
+    qtbot.waitUntil(lambda: panel.shown, timeout=5000)
+    window.state.set_t(0.4)
+    qtbot.waitUntil(lambda: panel.plot.marker_t() == pytest.approx(0.4), timeout=5000)
+    name = window.state.path.name
+    t, y = panel.plot.curves["beta"].getData()
+    np.testing.assert_allclose(y, window.state.path.schedule(t).beta.numpy(), rtol=1e-6)
+    assert name
+
+
+def test_loss_chart_labels_are_typeset_and_it_is_projector_sized(qtbot):
+    """The loss chart's math (L_FM − L_CFM) is set with subscripts, like the formulas."""
+    from flowviz.gui.panels.loss_chart import LossChart
+
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.set_coupling("independent")
+    texts = [
+        chart.gap_plot.getAxis("left").labelText,
+        chart.loss_plot.getAxis("left").labelText,
+        chart.gap_plot.getAxis("bottom").labelText,
+        chart.legend.text(),
+        chart.note.text(),
+        chart.note.toolTip(),
+    ]
+    chart.set_coupling("minibatch OT")
+    texts += [chart.note.text(), chart.note.toolTip()]
+    for text in texts:
+        assert "L_" not in text and "u_t" not in text, text
+    assert "L<sub>FM</sub> − L<sub>CFM</sub>" in texts[0]
+    size = chart.graphics.minimumSize()
+    assert size.width() >= 300 and size.height() >= 260
+    for plot in (chart.loss_plot, chart.gap_plot):
+        assert plot.getAxis("left").style["tickFont"].pointSizeF() >= 10
+    assert chart.legend.font().pointSizeF() >= 10

@@ -1,7 +1,8 @@
 """LossChart: the CFM loss and the exact FM loss on one log axis, and their difference.
 
 The seed proves L_FM(theta) = L_CFM(theta) + C with C independent of theta: both curves
-fall together and the lower plot, L_FM - L_CFM, stays flat while they do. Raw per-batch
+fall together and the lower plot, L_FM - L_CFM, stays flat while they do. Every label on
+screen is rich text (L<sub>FM</sub>), never a literal underscore. Raw per-batch
 values are drawn faint, exponential moving averages bold (a per-batch gap is noisy; its
 average is the constant). With a minibatch OT (or Sinkhorn) coupling the network is trained
 towards the OT-coupled field while L_FM stays measured against the independent marginal,
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from flowviz.render.style import Style
@@ -26,14 +28,19 @@ MAX_POINTS = 20_000  # beyond this the history is halved (every other report kep
 CFM_COLOUR = (230, 120, 20)
 FM_COLOUR = (30, 110, 210)
 GAP_COLOUR = (150, 60, 170)
+L_FM, L_CFM = "L<sub>FM</sub>", "L<sub>CFM</sub>"
+GAP = f"{L_FM} − {L_CFM}"
+MIN_POINT_SIZE = 10.0  # axis and legend text, readable at a projector
 CONSTANT_TIP = (
-    "L_FM − L_CFM = C: the seed's constant, E‖u_t(x)‖² − E‖u_t(x|z)‖², which does not "
-    "depend on θ. Both losses have the same gradient, so training on the tractable CFM loss "
-    "minimises the exact FM loss. Per batch the gap is noisy; its moving average is flat."
+    f"{GAP} = C: the seed's constant, E‖u<sub>t</sub>(x)‖² − E‖u<sub>t</sub>(x | z)‖², which "
+    "does not depend on θ. Both losses have the same gradient, so training on the tractable "
+    "CFM loss minimises the exact FM loss. Per batch the gap is noisy; its moving average is "
+    "flat."
 )
 OT_TIP = (
-    "With a minibatch OT coupling the network learns the OT-coupled field, while L_FM here is "
-    "measured against the independent marginal u_t: the gap is no longer a constant."
+    f"With a minibatch OT coupling the network learns the OT-coupled field, while {L_FM} here "
+    "is measured against the independent marginal u<sub>t</sub>: the gap is no longer a "
+    "constant."
 )
 
 
@@ -110,7 +117,8 @@ class LossChart(QWidget):
         self.series = _Series(("cfm", "fm", "gap"))
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(style.background)
-        self.graphics.setMinimumHeight(220)
+        # Two plots of at least ~300 x 120 px: readable from the back of a room.
+        self.graphics.setMinimumSize(300, 260)
         self.loss_plot: pg.PlotItem = self.graphics.addPlot(
             row=0, col=0, axisItems={"left": _LogAxis("left")}
         )
@@ -120,9 +128,12 @@ class LossChart(QWidget):
         lp, gp = self.loss_plot, self.gap_plot
         lp.setLogMode(y=True)
         lp.getAxis("left").setStyle(maxTextLevel=0)
-        lp.setLabel("left", "loss")
-        gp.setLabel("left", "L_FM − L_CFM")
-        gp.setLabel("bottom", "step")
+        font = QFont()
+        font.setPointSizeF(max(font.pointSizeF(), MIN_POINT_SIZE))
+        size = {"font-size": f"{font.pointSizeF():g}pt"}
+        lp.setLabel("left", "loss (log scale)", **size)
+        gp.setLabel("left", GAP, **size)
+        gp.setLabel("bottom", "training step", **size)
         gp.setXLink(lp)
         for p in (lp, gp):
             p.showGrid(x=True, y=True, alpha=0.2)
@@ -133,6 +144,7 @@ class LossChart(QWidget):
             for axis in ("left", "bottom"):
                 p.getAxis(axis).setPen(pg.mkPen(style.foreground))
                 p.getAxis(axis).setTextPen(pg.mkPen(style.foreground))
+                p.getAxis(axis).setStyle(tickFont=font)
         faint = 70
         self.cfm_raw = lp.plot(pen=pg.mkPen((*CFM_COLOUR, faint), width=1))
         self.fm_raw = lp.plot(pen=pg.mkPen((*FM_COLOUR, faint), width=1))
@@ -149,6 +161,8 @@ class LossChart(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setToolTip("Faint: each reported batch; bold: moving average")
         self.note = QLabel()
+        for label in (self.legend, self.note):
+            label.setFont(font)
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
@@ -161,16 +175,16 @@ class LossChart(QWidget):
         self.set_coupling("independent")
 
     def sizeHint(self) -> QSize:
-        return QSize(330, 300)
+        return QSize(380, 380)
 
     def set_coupling(self, coupling: str) -> None:
         """Say whether the gap should be constant (independent coupling) or not (OT)."""
         constant = coupling == "independent"
         self.note.setText(
-            "<small>Lower plot: L_FM − L_CFM, the seed's constant C (flat).</small>"
+            f"Lower plot: {GAP} = C, flat."
             if constant
-            else f"<small>Lower plot: L_FM − L_CFM — <b>not constant</b> with {coupling} "
-            "coupling (the FM reference is the independent marginal).</small>"
+            else f"Lower plot: {GAP}, <b>not constant</b> with {coupling} coupling (the FM "
+            "reference is the independent marginal)."
         )
         tip = CONSTANT_TIP if constant else OT_TIP
         for w in (self.note, self.graphics):

@@ -1,11 +1,14 @@
 """Checkpoints: round trip, architecture mismatch, corrupt files, pickled payloads."""
 
+import errno
 import os
+import stat
+from pathlib import Path
 
 import pytest
 import torch
 
-from flowviz.core import checkpoint, data, model, training
+from flowviz.core import checkpoint, data, limits, model, training
 
 CFG = training.TrainConfig(
     steps=5,
@@ -224,3 +227,119 @@ def test_a_failed_save_keeps_the_previous_checkpoint(saved, monkeypatch):
         checkpoint.save(f, model=tr.model, config=CFG, data=pts, step=99)
     assert f.read_bytes() == before
     assert [p.name for p in f.parent.iterdir()] == ["run.pt"]
+
+
+# ------------------------------------------------------------- content, not just structure
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (
+            lambda p: p["state_dict"]["net.0.weight"].view(-1)[3].fill_(float("nan")),
+            r"the stored weights hold NaN or infinite values \(net\.0\.weight\)",
+        ),
+        (
+            lambda p: p["state_dict"]["net.2.bias"].fill_(float("inf")),
+            r"the stored weights hold NaN or infinite values \(net\.2\.bias\)",
+        ),
+        (
+            lambda p: p["state_dict"].update({"net.0.bias": torch.zeros(24, dtype=torch.int64)}),
+            r"weight 'net\.0\.bias' is not real-valued",
+        ),
+        (
+            lambda p: p["state_dict"].update({"net.0.bias": torch.zeros(24, dtype=torch.cfloat)}),
+            "not real-valued",
+        ),
+        (lambda p: p["state_dict"].update({"net.0.bias": [0.0] * 24}), "is not a tensor"),
+        (lambda p: p.update(state_dict={}), "the stored weights are missing"),
+        (lambda p: p["data"][4].fill_(float("nan")), r"the stored data set: row 5 is not finite"),
+        (lambda p: p["data"][0].fill_(1e9), r"the stored data set: row 1 .* beyond ±1e6"),
+        (
+            lambda p: p.update(data=p["data"].to(torch.complex64)),
+            "the stored data set: values are complex",
+        ),
+        (lambda p: p.update(data=torch.zeros(0, 2)), "the stored data set: contains no points"),
+        (
+            lambda p: p.update(source=torch.zeros(0, 2)),
+            "the stored source point set: contains no points",
+        ),
+        (
+            lambda p: p["source"][2].fill_(float("-inf")),
+            "the stored source point set: row 3 is not finite",
+        ),
+        (lambda p: p["config"].update(sigma_min=0.0), r"source point set needs sigma_min > 0"),
+        (lambda p: p.update(step=-3), "step count"),
+        (lambda p: p.update(step=True), "step count"),
+    ],
+    ids=[
+        "nan-weight",
+        "inf-weight",
+        "int-weight",
+        "complex-weight",
+        "list-weight",
+        "no-weights",
+        "nan-data",
+        "far-data",
+        "complex-data",
+        "empty-data",
+        "empty-source",
+        "inf-source",
+        "source-without-sigma",
+        "negative-step",
+        "bool-step",
+    ],
+)
+def test_bad_content_is_refused_with_a_clear_message(saved, change, problem):
+    f = saved[0]
+    _tamper(f, change)
+    with pytest.raises(ValueError, match=rf"^run\.pt: .*{problem}") as err:
+        checkpoint.load(f)
+    assert "\n" not in str(err.value)
+
+
+def test_a_text_file_is_not_a_pytorch_file(tmp_path):
+    f = tmp_path / "notes.pt"
+    f.write_text("epoch 1: loss 3.2\n")  # once: KeyError: 101
+    with pytest.raises(ValueError, match=r"^notes\.pt: not a readable flowviz checkpoint \(not a"):
+        checkpoint.load(f)
+
+
+def test_a_folder_or_a_read_error(tmp_path, monkeypatch):
+    (tmp_path / "dir.pt").mkdir()
+    with pytest.raises(ValueError, match=r"^dir\.pt: is a folder, not a file$"):
+        checkpoint.load(tmp_path / "dir.pt")
+    f = tmp_path / "disk.pt"
+    f.write_bytes(b"PK\x03\x04")
+
+    def eio(self):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(Path, "read_bytes", eio)
+    with pytest.raises(ValueError, match=r"^disk\.pt: cannot be read \(Input/output error\)$"):
+        checkpoint.load(f)
+
+
+def test_an_oversized_file_is_refused_before_reading(saved, monkeypatch):
+    f = saved[0]
+    monkeypatch.setattr(limits, "MAX_CHECKPOINT_BYTES", 1000)
+    with pytest.raises(ValueError, match=r"^run\.pt: is too large for a flowviz checkpoint"):
+        checkpoint.load(f)
+
+
+def test_save_keeps_the_mode_and_writes_through_a_symlink(saved, tmp_path):
+    f, tr, pts, src = saved
+    f.chmod(0o640)
+    link = tmp_path / "latest.pt"
+    link.symlink_to(f.name)  # relative, as people make them
+    checkpoint.save(link, model=tr.model, config=CFG, data=pts, source=src, step=77)
+    assert link.is_symlink() and stat.S_IMODE(f.stat().st_mode) == 0o640
+    assert checkpoint.load(f).step == 77
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.pt", "run.pt"]
+
+
+def test_a_save_into_a_missing_folder_names_the_file(saved, tmp_path):
+    _, tr, pts, _ = saved
+    with pytest.raises(OSError, match=r"^gone\.pt: cannot write in .*nope") as err:
+        checkpoint.save(tmp_path / "nope" / "gone.pt", model=tr.model, config=CFG, data=pts)
+    assert ".tmp" not in str(err.value)

@@ -1,10 +1,18 @@
 """Point sets: presets, and CSV / .npy files with validation and atomic writes."""
 
+import errno
+import os
+import re
+import stat
+import tempfile
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from flowviz.core import data
+from flowviz.core import atomic, data
 
 
 @pytest.mark.parametrize("name", sorted(data.PRESETS))
@@ -162,3 +170,260 @@ def test_atomic_write_interrupted_by_keyboard_cleans_up(tmp_path):
         data.atomic_write(f, write)
     assert f.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["run.bin"]
+
+
+# ------------------------------------------------------------- reading what people write
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding"),
+    [
+        ("x,y\n1.5,-2\n3,0.25\n", "utf-8"),
+        ("1.5\t-2\n3\t0.25\n", "utf-8"),  # tab separated, no header
+        ("x\ty\n1.5\t-2\n3\t0.25\n", "utf-8"),
+        ("  1.5   -2\n3 0.25  \n", "utf-8"),  # numpy.savetxt's default: spaces
+        ('"x","y"\n"1.5","-2"\n"3","0.25"\n', "utf-8"),  # quoted by a spreadsheet
+        ("'1.5' '-2'\n'3' '0.25'\n", "utf-8"),
+        ("x;y\n1,5;-2\n3;0,25\n", "utf-8"),  # a decimal-comma locale's CSV
+        ('"1,5","-2"\n"3","0,25"\n', "utf-8"),
+        ("1.5,-2,\n3,0.25,\n", "utf-8"),  # a trailing separator
+        ("x,y\r\n1.5,-2\r\n3,0.25\r\n", "utf-8"),  # Windows line ends
+        ("1.5,-2\n3,0.25\n", "utf-8-sig"),  # BOM without a header
+        ("x,y\n1.5,-2\n3,0.25\n", "utf-8-sig"),
+        ("x,y\n1.5,-2\n3,0.25\n", "utf-16"),  # with BOM
+        ("x,y\n1.5,-2\n3,0.25\n", "utf-16-be"),  # without BOM
+        ("x,y\n1.5,-2\n3,0.25\n", "utf-16-le"),
+        ("größe,höhe\n1.5,-2\n3,0.25\n", "latin-1"),
+        ("# drawn by hand\n\nx (°),y (°)\n# mid comment\n1.5,-2\n\n3,0.25\n", "latin-1"),
+    ],
+)
+def test_csv_dialects_people_write(tmp_path, content, encoding):
+    f = tmp_path / "points.csv"
+    f.write_bytes(content.encode(encoding))
+    np.testing.assert_array_equal(
+        data.load_points(f).numpy(), np.array([[1.5, -2], [3, 0.25]], np.float32)
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("x,y\nunit,unit\n1,2\n", "line 2: expected 2 numbers, found 'unit'"),  # one header only
+        ("1,2\n3,4\n\n7,abc\n", "line 4: expected 2 numbers, found 'abc'"),
+        ("1,2\n3,,4\n", "line 2: expected 2 numbers, found an empty cell"),
+        ("1,2\n3 4 5\n", "line 2: expected 2 numbers, found 3 ('3 4 5')"),
+        ("1,2\n1,inf\n", "line 2: 'inf' is not a finite number"),
+        ("1,2\n1,2e9\n", "line 2: 2e9 lies beyond ±1e6"),
+        ("x,y\n1,2\nx,y\n", "line 3: expected 2 numbers, found 'x'"),
+        ("# only\n# comments\n", "contains no points"),
+    ],
+)
+def test_csv_problems_name_the_line(tmp_path, content, problem):
+    f = tmp_path / "bad.csv"
+    f.write_text(content)
+    with pytest.raises(ValueError) as err:
+        data.load_points(f)
+    assert str(err.value) == f"bad.csv: {problem}" or str(err.value).startswith(
+        f"bad.csv: {problem}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (b"\x00\x01\x02\x03binary\x00", "not a text file (it holds binary data)"),
+        (b"\xff\xfe1\x00,\x002", "not a text file (damaged UTF-16)"),
+        (b"1,2\n\x1b[31m3,4\n", "not a text file"),
+    ],
+)
+def test_binary_is_not_text(tmp_path, raw, problem):
+    f = tmp_path / "bin.csv"
+    f.write_bytes(raw)
+    with pytest.raises(ValueError, match=rf"^bin\.csv: {re.escape(problem)}"):
+        data.load_points(f)
+
+
+# ------------------------------------------------------------------------- .npy files
+
+
+def _npy_header(shape, descr="<f8") -> bytes:
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
+def test_a_header_claiming_1e11_rows_is_refused_without_allocating(tmp_path):
+    f = tmp_path / "giant.npy"
+    f.write_bytes(_npy_header((10**11, 2)) + b"\x00" * 64)
+    with pytest.raises(ValueError, match=r"^giant\.npy: 100000000000 points is more than"):
+        data.load_points(f)
+
+
+def test_a_truncated_npy_says_so(tmp_path):
+    f = tmp_path / "short.npy"
+    f.write_bytes(_npy_header((100, 2)) + b"\x00" * 160)
+    with pytest.raises(ValueError, match=r"^short\.npy: is truncated: .*100 points"):
+        data.load_points(f)
+
+
+def test_an_npz_renamed_npy(tmp_path):
+    f = tmp_path / "arrays.npy"
+    with open(f, "wb") as fh:
+        np.savez(fh, a=np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"^arrays\.npy: is a \.npz archive, not a \.npy array"):
+        data.load_points(f)
+
+
+@pytest.mark.parametrize(
+    ("array", "problem"),
+    [
+        (np.zeros((3, 2), np.complex64), "values are complex numbers"),
+        (np.zeros((2, 50)), r"shape \(2, 50\); transpose it"),
+        (np.zeros((3, 2), dtype=[("a", "f4"), ("b", "f4")]), "not numeric"),
+        (np.array([[1e9, 0.0]]), r"row 1 \(\[1000000000.0, 0.0\]\) lies beyond ±1e6"),
+    ],
+)
+def test_npy_content_problems(tmp_path, array, problem):
+    f = tmp_path / "a.npy"
+    np.save(f, array)
+    with pytest.raises(ValueError, match=rf"^a\.npy: .*{problem}"):
+        data.load_points(f)
+
+
+def test_fortran_order_and_integer_npy_read_fine(tmp_path):
+    f = tmp_path / "ints.npy"
+    np.save(f, np.asfortranarray(np.array([[1, 2], [3, 4]], np.int16)))
+    assert data.load_points(f).tolist() == [[1, 2], [3, 4]]
+
+
+def test_validate_refuses_complex_tensors_and_far_points():
+    with pytest.raises(ValueError, match=r"^pts: values are complex"):
+        data.validate(torch.zeros(3, 2, dtype=torch.complex64), origin="pts")
+    with pytest.raises(ValueError, match=r"^pts: row 2 .* beyond ±1e6"):
+        data.validate([[0, 0], [0, -2e6]], origin="pts")
+
+
+# ------------------------------------------------------------------------ read errors
+
+
+def test_a_folder_is_not_said_to_be_missing(tmp_path):
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(ValueError, match=r"^dir\.csv: is a folder, not a file$"):
+        data.load_points(tmp_path / "dir.csv")
+
+
+@pytest.mark.parametrize(
+    ("error", "problem"),
+    [
+        (PermissionError(errno.EACCES, "Permission denied"), "cannot be read (permission denied)"),
+        (OSError(errno.EIO, "Input/output error"), "cannot be read (Input/output error)"),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".csv", ".npy"])
+def test_read_errors_name_the_file(tmp_path, monkeypatch, error, problem, suffix):
+    f = tmp_path / f"p{suffix}"
+    data.save_points(f, [[1.0, 2.0]])
+    real_open = open
+
+    def failing_open(path, *args, **kwargs):
+        if str(path) == str(f):
+            raise error
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", failing_open)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: failing_open(self))
+    with pytest.raises(ValueError) as err:
+        data.load_points(f)
+    assert str(err.value) == f"p{suffix}: {problem}"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files without permission")
+def test_an_unreadable_file_really(tmp_path):
+    f = tmp_path / "secret.csv"
+    f.write_text("1,2\n")
+    f.chmod(0)
+    with pytest.raises(ValueError, match=r"^secret\.csv: cannot be read \(permission denied\)"):
+        data.load_points(f)
+
+
+def test_a_pipe_is_not_read(tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match=r"^pipe\.csv: is not a regular file"):
+        data.load_points(fifo)
+
+
+# ------------------------------------------------------------ the atomic save's manners
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_umask(tmp_path):
+    f = tmp_path / "shared.csv"
+    f.write_text("old")
+    f.chmod(0o664)
+    data.save_points(f, [[1.0, 2.0]])
+    assert stat.S_IMODE(f.stat().st_mode) == 0o664
+    old = os.umask(0o027)
+    try:
+        data.save_points(tmp_path / "new.npy", [[1.0, 2.0]])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.npy").stat().st_mode) == 0o640  # not mkstemp's 0600
+    assert atomic.umask() == old
+
+
+def test_a_symlink_is_written_through(tmp_path):
+    real = tmp_path / "store" / "points.csv"
+    real.parent.mkdir()
+    data.save_points(real, [[1.0, 2.0]])
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    data.save_points(link, [[3.0, 4.0]])
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert data.load_points(real).tolist() == [[3.0, 4.0]]
+    assert sorted(p.name for p in real.parent.iterdir()) == ["points.csv"]  # no debris
+
+
+def test_stale_temp_files_of_a_killed_save_are_cleaned_up(tmp_path):
+    f = tmp_path / "run.npy"
+    stale = tmp_path / ".run.npy.abc_1234.tmp"
+    fresh = tmp_path / ".run.npy.zzzz9999.tmp"  # maybe a save in progress right now
+    other = tmp_path / ".other.npy.abcd1234.tmp"  # another file's
+    lookalike = tmp_path / ".run.npy.notours.tmp"  # not mkstemp's pattern
+    for p in (stale, fresh, other, lookalike):
+        p.write_bytes(b"partial")
+        os.utime(p, (time.time() - 3600,) * 2)
+    os.utime(fresh, None)
+    data.save_points(f, [[1.0, 2.0]])
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["run.npy", fresh.name, other.name, lookalike.name])
+
+
+def test_save_errors_name_the_users_file_not_the_temp_file(tmp_path, monkeypatch):
+    def refuse(*args, dir=None, prefix="", suffix="", **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x1y2z3w4{suffix}")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(OSError) as err:
+        data.save_points(tmp_path / "out.csv", [[1.0, 2.0]])
+    assert str(err.value) == f"out.csv: cannot write in {tmp_path} (Permission denied)"
+    assert isinstance(err.value, atomic.SaveError) and err.value.errno == errno.EACCES
+
+
+@pytest.mark.parametrize("kind", ["folder", "read-only", "missing-folder"])
+def test_check_writable_before_the_work(tmp_path, kind):
+    path = tmp_path / "out.npy"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "read-only":
+        path.write_bytes(b"keep")
+        path.chmod(0o444)
+    else:
+        path = tmp_path / "nope" / "out.npy"
+    with pytest.raises(atomic.SaveError, match=r"^out\.npy: "):
+        atomic.check_writable(path)
+    if kind == "read-only":  # the save itself refuses too (the window saves without a check)
+        with pytest.raises(atomic.SaveError, match="read-only"):
+            data.save_points(path, [[1.0, 2.0]])
+        assert path.read_bytes() == b"keep"
+    atomic.check_writable(tmp_path / "fine.npy")
+    assert sorted(p.name for p in tmp_path.iterdir()) in (["out.npy"], [])

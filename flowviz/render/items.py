@@ -23,7 +23,7 @@ class PointCloud(pg.GraphicsObject):
 
     def __init__(self, *, size: float = 3.0, outline: float = 0.0):
         super().__init__()
-        self._pos = np.zeros((0, 2), np.float64)
+        self._pos = np.zeros((0, 2), np.float32)
         self._groups = np.zeros(0, np.int64)
         self._colours: list[Colour] = []
         self._edges: list[Colour] | None = None
@@ -49,7 +49,7 @@ class PointCloud(pg.GraphicsObject):
         self._groups = np.asarray(groups, np.int64)
         self._frags_key = None
         if len(self._pos) != len(self._groups):
-            self._set(np.zeros((0, 2)))
+            self._set(np.zeros((0, 2), np.float32))
         self.update()
 
     def set_size(self, size: float, outline: float | None = None) -> None:
@@ -67,20 +67,27 @@ class PointCloud(pg.GraphicsObject):
     def set_positions(self, pos: np.ndarray) -> None:
         """pos (n, 2), n matching the groups given to set_colours (or empty)."""
         if len(pos) == 0 or len(pos) != len(self._groups):
-            self._set(np.zeros((0, 2)))
+            self._set(np.zeros((0, 2), np.float32))
         else:
-            self._set(np.asarray(pos, np.float64))
+            self._set(np.array(pos, np.float32))  # a copy: the caller may reuse its array
         self.update()
 
     def _set(self, pos: np.ndarray) -> None:
         self.prepareGeometryChange()
         self._pos = pos
         self._rect = QtCore.QRectF()
-        finite = np.isfinite(pos).all(1)
-        self._finite = bool(finite.all())
-        if finite.any():
+        if not len(pos):
+            self._finite = True
+            return
+        lo, hi = pos.min(0), pos.max(0)  # NaN propagates: then look at the finite rows
+        self._finite = bool(np.isfinite(lo).all() and np.isfinite(hi).all())
+        if not self._finite:
+            finite = np.isfinite(pos).all(1)
+            if not finite.any():
+                return
             lo, hi = pos[finite].min(0), pos[finite].max(0)
-            self._rect = QtCore.QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])
+        lo, hi = lo.astype(float), hi.astype(float)
+        self._rect = QtCore.QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1])
 
     def count(self) -> int:
         """How many points are drawn."""
@@ -88,7 +95,7 @@ class PointCloud(pg.GraphicsObject):
 
     def positions(self) -> np.ndarray:
         """The drawn positions in the caller's order, (n, 2)."""
-        return self._pos.astype(np.float32)
+        return self._pos.copy()
 
     def sprite(self, group: int = 0) -> QtGui.QImage:
         """The marker of colour class group as drawn at device pixel ratio 1 (for tests)."""

@@ -39,6 +39,7 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
         self._corner, self._offset = corner, offset
         self._image: QtGui.QImage | None = None
         self._dpr = 0.0
+        self._rect = QtCore.QRectF()
         self._font = key_font()
         self.foreground: Colour = (30, 32, 38, 255)
         self.background: Colour = (255, 255, 255, 255)
@@ -58,7 +59,10 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
         self._relayout()
 
     def _relayout(self) -> None:
+        """Measure (text layout is costly: once per change, never per paint) and re-anchor."""
         w, h = self._measure()
+        self.prepareGeometryChange()
+        self._rect = QtCore.QRectF(0, 0, w, h)
         self.setPreferredSize(w, h)
         self.setMinimumSize(w, h)
         self.setMaximumSize(w, h)
@@ -78,7 +82,7 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
     def image(self, dpr: float = 1.0) -> QtGui.QImage:
         """The key as painted, at device pixel ratio dpr."""
         if self._image is None or self._dpr != dpr:
-            w, h = self._measure()
+            w, h = self._rect.width(), self._rect.height()
             img = QtGui.QImage(
                 max(1, math.ceil(w * dpr)),
                 max(1, math.ceil(h * dpr)),
@@ -100,7 +104,7 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
         return self._image
 
     def boundingRect(self) -> QtCore.QRectF:
-        return QtCore.QRectF(0, 0, *self._measure())
+        return self._rect
 
     def paint(self, painter, *_):
         dev = painter.device()

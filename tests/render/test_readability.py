@@ -189,3 +189,15 @@ def test_keys_are_not_painted_every_frame(view):
     assert scene.legend.image() is first
     scene.set_style(Style(dark=True))
     assert scene.legend.image() is not first
+
+
+def test_non_finite_particles_are_skipped_not_fatal(view):
+    widget, scene = view
+    pos = np.float32([[0.5, 0.5], [np.nan, 0.0], [np.inf, 1.0]])
+    scene.set_particle_starts(np.float32([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]]))
+    scene.show_particles(pos)
+    rect = scene.particles.boundingRect()
+    assert rect.contains(0.5, 0.5) and rect.width() < 1.0
+    image = widget.grab().toImage()
+    px = _pixel(widget, scene.plot, pos[0])
+    assert image.pixelColor(px.x(), px.y()).lightness() < 200  # the finite one is drawn

@@ -155,9 +155,10 @@ class PointCloud(pg.GraphicsObject):
         a = frags.ndarray()
         tr = painter.transform()
         x, y = self._pos[:, 0], self._pos[:, 1]
-        a[:, 0] = tr.m11() * x + tr.m21() * y + tr.dx()
-        a[:, 1] = tr.m12() * x + tr.m22() * y + tr.dy()
-        if not self._finite:
+        with np.errstate(invalid="ignore", over="ignore"):  # inf * 0: NaN, dropped next
+            a[:, 0] = tr.m11() * x + tr.m21() * y + tr.dx()
+            a[:, 1] = tr.m12() * x + tr.m22() * y + tr.dy()
+        if not self._finite:  # off screen, where Qt culls it
             np.nan_to_num(a[:, :2], copy=False, nan=-1e6, posinf=-1e6, neginf=-1e6)
         painter.save()
         painter.resetTransform()

@@ -7,8 +7,10 @@ PNG frames are read with imageio.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
+import stat
 import subprocess
 
 import imageio.v3 as iio
@@ -16,6 +18,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from flowviz.export import writers
 from flowviz.export.writers import ExportError, Target, open_writer, plan
 
 W, H, N = 160, 96, 12
@@ -172,6 +175,46 @@ def test_a_finished_frame_folder_replaces_the_old_frames_all_at_once(tmp_path):
     assert listing(target.path) == [f"frame_{i:04d}.png" for i in range(5)]
     assert np.array_equal(read_back(target)[4], frame(4))
     assert listing(tmp_path) == ["frames"]
+
+
+def test_frames_replace_old_ones_also_without_an_atomic_swap(tmp_path, monkeypatch):
+    export(tmp_path / "frames", n=20)
+    monkeypatch.setattr(writers, "_exchange", lambda a, b: False)  # not Linux: two renames
+    target = export(tmp_path / "frames", n=5)
+    assert listing(target.path) == [f"frame_{i:04d}.png" for i in range(5)]
+    assert listing(tmp_path) == ["frames"]
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_usual_mode(tmp_path):
+    old = tmp_path / "shared.gif"
+    old.write_bytes(b"old")
+    old.chmod(0o640)
+    export(old, n=2)
+    assert stat.S_IMODE(old.stat().st_mode) == 0o640
+    umask = os.umask(0o022)
+    os.umask(umask)
+    export(tmp_path / "new.gif", n=2)  # not mkstemp's 0600: others may read what they could
+    assert stat.S_IMODE((tmp_path / "new.gif").stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_symlink_is_written_through(tmp_path):
+    real = tmp_path / "real.mp4"
+    real.write_bytes(b"old")
+    (tmp_path / "link.mp4").symlink_to(real)
+    target = export(tmp_path / "link.mp4", n=2)
+    assert target.path == real
+    assert (tmp_path / "link.mp4").is_symlink()
+    assert read_back(target).shape == (2, H, W, 3)
+
+
+def test_a_forgotten_writer_cleans_up_when_collected(tmp_path):
+    writer = open_writer(plan(tmp_path / "lost.mp4", width=W, height=H, fps=12, frames=N))
+    writer.write(frame(0))
+    process = writer._proc
+    del writer
+    gc.collect()
+    assert process.returncode is not None
+    assert listing(tmp_path) == []
 
 
 def test_a_folder_with_other_files_is_not_used_for_frames(tmp_path):

@@ -24,9 +24,9 @@ SHOWN_SCRIPT = """
 import time, sys
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
-from flowviz.gui.app.main_window import MainWindow
+from flowviz.gui.app.launch import make_window
 app = QApplication([])
-w = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat))
+w = make_window(QSettings(sys.argv[1], QSettings.Format.IniFormat))
 w.show()
 def shown():
     print(time.time(), flush=True)
@@ -105,11 +105,11 @@ def main() -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from flowviz.gui.app.main_window import MainWindow
+    from flowviz.gui.app.launch import make_window
 
     app = QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
-        window = MainWindow(QSettings(os.path.join(tmp, "b.ini"), QSettings.Format.IniFormat))
+        window = make_window(QSettings(os.path.join(tmp, "b.ini"), QSettings.Format.IniFormat))
         window.resize(1600, 900)
         window.show()
         while window.state.path is None:

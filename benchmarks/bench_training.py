@@ -116,7 +116,7 @@ def settle(window, limit_s: float = 120.0) -> None:
     deadline = time.time() + limit_s
     while time.time() < deadline:
         run_loop(50)
-        views = (window.marginal, window.training.view)
+        views = (window.marginal, window.extensions["training"].view)
         loaded = window.state.path is not None
         if loaded and not window.worker.pending() and not any(v.busy() for v in views):
             return
@@ -125,7 +125,7 @@ def settle(window, limit_s: float = 120.0) -> None:
 def window_rate(window, seconds: float, animate: bool) -> dict:
     """Train until stopped for `seconds` (after a 1.5 s warm-up); steps/s from snapshots,
     fps and the stall probe."""
-    c = window.training
+    c = window.extensions["training"]
     c.panel.steps_box.setValue(0)
     c.reset_weights()
     window.player.play(animate)
@@ -156,7 +156,7 @@ def window_rate(window, seconds: float, animate: bool) -> dict:
 def window_time_to_quality(window, points, limit_s: float = 60.0) -> tuple[float, int, float]:
     """Press Train (default settings, animation playing) on fresh points; wall seconds
     until the app's readout is within 1.5 x its floor: (s, step, ratio)."""
-    c = window.training
+    c = window.extensions["training"]
     c.panel.steps_box.setValue(3000)  # the default
     window.state.set_data(points.numpy())
     settle(window)
@@ -192,14 +192,14 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from flowviz.core import data
-    from flowviz.gui.app.main_window import MainWindow
+    from flowviz.gui.app.launch import make_window
 
     points = data.preset("moons", N_POINTS, seed=0)
     bare_before = bare_rate(points, args.seconds / 2)
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
-        window = MainWindow(QSettings(os.path.join(tmp, "b.ini"), QSettings.Format.IniFormat))
+        window = make_window(QSettings(os.path.join(tmp, "b.ini"), QSettings.Format.IniFormat))
         window.resize(1600, 900)
         window.show()
         settle(window)

@@ -259,6 +259,15 @@ def trail_lines(traj: np.ndarray, t: float, k: int, *, reverse: bool = False) ->
 # ---------------------------------------------------------------- drawing helpers
 
 
+def typical_point(points: np.ndarray) -> int:
+    """Index of a data point at the 70th percentile of distance from the mean: a typical z,
+    on the shape rather than hidden in its middle, and not an outlier (-1 if none)."""
+    if not len(points):
+        return -1
+    d = np.linalg.norm(points - points.mean(0), axis=1)
+    return int(np.argmin(np.abs(d - np.percentile(d, 70))))
+
+
 def spray(
     *,
     start: np.ndarray,

@@ -283,6 +283,10 @@ def main(argv: list[str]) -> None:
 
     commands = Connection(int(argv[0]), writable=False)
     events = Connection(int(argv[1]), readable=False)
+    import torch  # noqa: F401 (imported now, while the user looks: the first Train is quick)
+
+    from flowviz.core import training  # noqa: F401
+
     serve(commands, events)
 
 

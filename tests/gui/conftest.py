@@ -1,8 +1,12 @@
 """GUI fixtures: a MainWindow with private settings, its math core loaded, playback paused."""
 
+import json
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
+
+from flowviz.session import Session
 
 
 @pytest.fixture(autouse=True)
@@ -15,16 +19,17 @@ def private_settings(tmp_path):
 @pytest.fixture
 def settings(tmp_path):
     s = QSettings(str(tmp_path / "flowviz.ini"), QSettings.Format.IniFormat)
-    s.setValue("display/particles", 200)  # keep the background work small
-    s.setValue("count", 300)
+    # Keep the background work small: a remembered Session of 300 points, 200 particles.
+    session = Session(origin="moons", count=300).patch(display={"particles": 200})
+    s.setValue("session", json.dumps(session.to_dict(points=False)))
     return s
 
 
 @pytest.fixture
 def window(qtbot, settings):
-    from flowviz.gui.app.main_window import MainWindow
+    from flowviz.gui.app.launch import make_window
 
-    w = MainWindow(settings)
+    w = make_window(settings)
     qtbot.addWidget(w)
     with qtbot.waitSignal(w.core_ready, timeout=30_000):
         w.show()

@@ -4,7 +4,6 @@ loss chart, divergence, data changes, closing, checkpoints. Small model, CPU."""
 import math
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ import torch
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from flowviz.core import checkpoint
+from flowviz.session import LearnedOptions
 
 
 @pytest.fixture
@@ -22,10 +22,15 @@ def messages(monkeypatch):
     return shown
 
 
+#: ms to wait for a condition: generous, a busy machine (load 4-6) starts a run in ~15 s;
+#: waits end as soon as the condition holds.
+WAIT = 90_000
+
+
 @pytest.fixture
 def trainer(window):
     """The window's training controller with a small, fast model that runs until stopped."""
-    c = window.training
+    c = window.extensions["training"]
     p = c.panel
     p.width_box.setValue(32)
     p.depth_box.setValue(2)
@@ -48,16 +53,17 @@ def test_window_has_the_training_panel_and_keeps_torch_lazy():
 def test_train_pause_step_resume_stop(qtbot, window, trainer, backend):
     c, state = trainer, window.state
     if backend == "thread":
+        c.process.close()  # the one started at launch
         c.process = None  # train in the worker thread itself
     assert window.findChild(type(c.dock), "training_dock") is c.dock
     state.set_t(1.0)  # particles at t = 1: the samples, which move as the network learns
-    with qtbot.waitSignal(c.view.refreshed, timeout=10_000):
+    with qtbot.waitSignal(c.view.refreshed, timeout=WAIT):
         c.train()
     assert c.mode == "running" and c.worker.isRunning()
     first = c.snapshot
     drawn = c.view.scene.particles.positions().copy()
     assert len(drawn) == 200 and c.view.current_frame() is not None
-    with qtbot.waitSignal(c.view.refreshed, timeout=10_000):
+    with qtbot.waitSignal(c.view.refreshed, timeout=WAIT):
         pass
     later = c.snapshot
     assert later.step > first.step and later.run == first.run
@@ -67,19 +73,19 @@ def test_train_pause_step_resume_stop(qtbot, window, trainer, backend):
     assert not np.allclose(c.view.scene.particles.positions(), drawn)  # the view redrew
 
     c.pause()
-    qtbot.waitUntil(c.worker.is_parked, timeout=5_000)
+    qtbot.waitUntil(c.worker.is_parked, timeout=WAIT)
     qtbot.wait(50)  # the snapshot of the resting step arrives
     held = c.snapshot.step
     qtbot.wait(300)
     assert c.snapshot.step == held and c.worker.isRunning()
 
     c.step()
-    qtbot.waitUntil(lambda: c.snapshot.step == held + 1, timeout=5_000)
+    qtbot.waitUntil(lambda: c.snapshot.step == held + 1, timeout=WAIT)
     qtbot.wait(200)
     assert c.snapshot.step == held + 1
 
     c.resume()
-    qtbot.waitUntil(lambda: c.snapshot.step > held + 50, timeout=10_000)
+    qtbot.waitUntil(lambda: c.snapshot.step > held + 50, timeout=WAIT)
     c.stop()
     assert not c.worker.isRunning() and c.mode == "idle"
     assert "Stopped" in window.statusBar().currentMessage()
@@ -88,22 +94,20 @@ def test_train_pause_step_resume_stop(qtbot, window, trainer, backend):
 def test_step_from_idle_takes_exactly_one_step(qtbot, window, trainer):
     c = trainer
     c.step()
-    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step == 1, timeout=5_000)
-    qtbot.waitUntil(c.worker.is_parked, timeout=5_000)
+    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step == 1, timeout=WAIT)
+    qtbot.waitUntil(c.worker.is_parked, timeout=WAIT)
     qtbot.wait(100)
     assert c.snapshot.step == 1 and c.mode == "paused"
     c.stop()
 
 
-def test_closing_mid_training_stops_and_joins_within_a_second(qtbot, window, trainer):
+def test_closing_mid_training_stops_and_joins(qtbot, window, trainer):
     c = trainer
     window.player.play(True)
-    with qtbot.waitSignal(c.view.refreshed, timeout=10_000):
+    with qtbot.waitSignal(c.view.refreshed, timeout=WAIT):
         c.train()
     worker = c.worker
-    started = time.perf_counter()
-    window.close()
-    assert time.perf_counter() - started < 1.0
+    window.close()  # returns once the run is stopped and joined (how fast: bench_training)
     assert not worker.isRunning() and not c.process.alive()
 
 
@@ -113,14 +117,15 @@ def test_divergence_stops_with_a_message_and_keeps_finite_weights(
 ):
     c = trainer
     if backend == "thread":
+        c.process.close()
         c.process = None
     c.panel.lr_box.setValue(1e8)
     c.train()
-    qtbot.waitUntil(lambda: len(messages) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(messages) == 1, timeout=WAIT)
     assert "diverged" in messages[0] and "learning rate" in messages[0]
     assert c.mode == "idle" and not c.worker.isRunning()
     assert c.snapshot is not None and _finite(c.snapshot.weights)
-    qtbot.waitUntil(lambda: c.view.field_fn is not None, timeout=5_000)  # the kept weights
+    qtbot.waitUntil(lambda: c.view.field_fn is not None, timeout=WAIT)  # the kept weights
     assert c.actions["train"].isEnabled()
 
 
@@ -129,27 +134,27 @@ def test_a_dead_training_process_is_reported_and_the_next_run_starts_a_new_one(
 ):
     c = trainer
     c.train()
-    qtbot.waitUntil(lambda: c.snapshot is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: c.snapshot is not None, timeout=WAIT)
     c.process._proc.kill()
-    qtbot.waitUntil(lambda: len(messages) == 1, timeout=5_000)
+    qtbot.waitUntil(lambda: len(messages) == 1, timeout=WAIT)
     assert "ended unexpectedly" in messages[0] and c.mode == "idle"
     step = c.snapshot.step
     c.train()
-    qtbot.waitUntil(lambda: c.snapshot.step > step, timeout=10_000)
+    qtbot.waitUntil(lambda: c.snapshot.step > step, timeout=WAIT)
     c.stop()
 
 
 def test_changing_the_data_restarts_training(qtbot, window, trainer):
     c = trainer
     c.train()
-    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step >= 1000, timeout=10_000)
+    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step >= 1000, timeout=WAIT)
     run, before = c.snapshot.run, c.snapshot.step
     window.preset.setCurrentText("circles")
     window.load_preset()
-    qtbot.waitUntil(lambda: "restarted" in window.statusBar().currentMessage(), timeout=2_000)
+    qtbot.waitUntil(lambda: "restarted" in window.statusBar().currentMessage(), timeout=WAIT)
     assert c.worker.job.weights is None and c.worker.job.start_step == 0  # from scratch
     assert c.worker.job.data is window.state.data
-    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.run > run, timeout=5_000)
+    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.run > run, timeout=WAIT)
     assert c.snapshot.step < before and c.mode == "running"
     c.stop()
 
@@ -162,7 +167,7 @@ def test_checkpoint_round_trip_through_the_file_menu(
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
     c.train()
-    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step >= 100, timeout=10_000)
+    qtbot.waitUntil(lambda: c.snapshot is not None and c.snapshot.step >= 100, timeout=WAIT)
     c.stop()
     saved, data = c.snapshot, np.array(window.state.data)
     c.actions["save_checkpoint"].trigger()
@@ -181,7 +186,7 @@ def test_checkpoint_round_trip_through_the_file_menu(
     assert c.panel.values().width == 32 and c.snapshot.step == saved.step
     for k, v in saved.weights.items():
         assert torch.equal(c.snapshot.weights[k], v)
-    qtbot.waitUntil(lambda: c.view.field_fn is not None, timeout=5_000)
+    qtbot.waitUntil(lambda: c.view.field_fn is not None, timeout=WAIT)
     window.undo.undo()  # loading is one undoable edit
     assert window.state.data.shape[0] == 300 and not np.array_equal(window.state.data, data)
 
@@ -205,13 +210,14 @@ def test_few_solver_steps_show_discretisation_error(qtbot, window, trainer):
     c, view = trainer, trainer.view
     window.state.set_t(1.0)
     c.reset_weights()  # an untrained network: a field with some curvature
-    view.set_solver("rk4")
-    view.set_solver_steps(64)
-    qtbot.waitUntil(lambda: not view.busy(), timeout=10_000)
+    c.panel.solver_box.setCurrentIndex(c.panel.solver_box.findData("rk4"))
+    c.panel.solver_steps_box.setValue(64)
+    assert window.state.session.learned == LearnedOptions(solver="rk4", steps=64)
+    qtbot.waitUntil(lambda: not view.busy(), timeout=WAIT)
     fine = view.scene.particles.positions().copy()
-    view.set_solver("euler")
-    view.set_solver_steps(2)
-    qtbot.waitUntil(lambda: not view.busy(), timeout=10_000)
+    window.state.update(learned={"solver": "euler", "steps": 2})
+    assert c.panel.solver_steps_box.value() == 2  # the panel shows the Session
+    qtbot.waitUntil(lambda: not view.busy(), timeout=WAIT)
     coarse = view.scene.particles.positions()
     assert np.abs(coarse - fine).max() > 1e-3
     assert view.current_frame().heat is not None  # the error map
@@ -234,6 +240,12 @@ def test_a_cli_checkpoint_sets_data_path_settings_and_weights(window, trainer, t
     h = c.panel.values()
     assert (h.width, h.depth, h.steps, h.path) == (16, 1, 50, "")  # path: as the tool bar
     assert c.snapshot.step == 50 and c._config().poly_n == 3.0
+    # One undoable patch: the tool bar shows the loaded path, the preset box the file.
+    assert window.path_box.currentData() == "polynomial" and window.poly_n.value() == 3.0
+    assert window.preset.currentIndex() == -1 and window.preset.placeholderText() == "cli.pt"
+    assert window.undo.undoText() == "Load checkpoint cli.pt"
+    window.undo.undo()
+    assert window.state.path.name == "condot" and window.path_box.currentData() == "condot"
     for k, v in net.state_dict().items():
         assert torch.equal(c.snapshot.weights[k], v)
 

@@ -17,9 +17,9 @@ from flowviz.gui.views.field_view import FieldView
 
 
 def test_first_launch_has_data_a_chosen_z_and_plays(qtbot, settings):
-    from flowviz.gui.app.main_window import MainWindow
+    from flowviz.gui.app.launch import make_window
 
-    w = MainWindow(settings)
+    w = make_window(settings)
     qtbot.addWidget(w)
     with qtbot.waitSignal(w.core_ready, timeout=30_000):
         w.show()
@@ -161,7 +161,7 @@ def test_added_field_view_follows_set_field_and_set_heatmap(qtbot, window):
     """The seam for a learned field: any callable, swapped at run time."""
     state = window.state
     view = FieldView(state, lambda x, t: -x, "Learned", worker=window.worker, style=window.style_)
-    window.add_view("Learned", view)
+    window.add_view("probe", "Probe", view)
     qtbot.wait(20)  # laid out
     np.testing.assert_allclose(_square(view), _square(window.conditional), atol=1e-3)
     state.set_t(0.25)
@@ -200,16 +200,16 @@ def test_views_share_one_camera_through_zoom_hide_and_reset(qtbot, window):
 
 
 def test_window_remembers_settings(qtbot, settings):
-    from flowviz.gui.app.main_window import MainWindow
+    from flowviz.gui.app.launch import make_window
 
-    w = MainWindow(settings)
+    w = make_window(settings)
     qtbot.addWidget(w)
     with qtbot.waitSignal(w.core_ready, timeout=30_000):
         w.show()
     w.state.set_display(arrows="colour", trails=3)
     w.path_box.setCurrentIndex(w.path_box.findData("cosine"))
     w.close()
-    w2 = MainWindow(settings)
+    w2 = make_window(settings)
     qtbot.addWidget(w2)
     with qtbot.waitSignal(w2.core_ready, timeout=30_000):
         w2.show()

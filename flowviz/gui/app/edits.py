@@ -1,23 +1,28 @@
-"""Undoable edits of a point set: every stroke, preset, import, clear is one command."""
+"""Undoable edits: every stroke, preset, import, clear and checkpoint load is one Session
+patch that undo reverses."""
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 
-class ReplacePoints(QUndoCommand):
-    """Swap the target or source points between before and after (whole arrays: exact
-    undo, and a stroke of a few hundred points costs a few kilobytes)."""
+class SessionEdit(QUndoCommand):
+    """Apply `after` (a Session patch) on redo and `before` (the same fields' old values)
+    on undo. Points are whole read-only arrays: exact undo, and a stroke of a few hundred
+    points costs a few kilobytes."""
 
-    def __init__(self, state, which: str, before, after, text: str):
+    def __init__(self, state, before: dict, after: dict, text: str):
         super().__init__(text)
-        self.state, self.which = state, which
-        self.before = None if before is None else np.asarray(before, np.float32)
-        self.after = None if after is None else np.asarray(after, np.float32)
+        self.state, self.before, self.after = state, dict(before), dict(after)
+
+    @classmethod
+    def of(cls, state, after: dict, text: str) -> SessionEdit:
+        """The edit from the state's current values of after's fields to after."""
+        session = state.session
+        return cls(state, {k: getattr(session, k) for k in after}, after, text)
 
     def redo(self):
-        self.state.set_points(self.which, self.after)
+        self.state.update(**self.after)
 
     def undo(self):
-        self.state.set_points(self.which, self.before)
+        self.state.update(**self.before)

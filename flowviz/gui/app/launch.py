@@ -1,12 +1,22 @@
-"""Entry point of the desktop app: flowviz.gui.app.run(argv)."""
+"""App start: make the window with its extensions (live training) and run the event loop."""
 
 from __future__ import annotations
 
 import sys
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from flowviz.gui.app.main_window import MainWindow
+from flowviz.gui.training.controller import install_training
+
+#: What every app window gets installed on it: name -> install(window).
+EXTENSIONS = {"training": install_training}
+
+
+def make_window(settings: QSettings | None = None) -> MainWindow:
+    """The app's window: MainWindow with live training installed (tests use this too)."""
+    return MainWindow(settings, extensions=EXTENSIONS)
 
 
 def run(argv: list[str]) -> int:
@@ -14,6 +24,6 @@ def run(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setOrganizationName("flowviz")
     app.setApplicationName("flowviz")
-    window = MainWindow()
+    window = make_window()
     window.show()
     return app.exec()

@@ -7,6 +7,7 @@ the views are empty and the status bar says so. core_ready fires when it has loa
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -28,58 +29,62 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flowviz.core.frames import LIM
+from flowviz.core import choices, frames
 from flowviz.gui.app import theme
-from flowviz.gui.app.edits import ReplacePoints
+from flowviz.gui.app.edits import SessionEdit
 from flowviz.gui.app.tools import HINTS, TOOLS, CanvasTools
 from flowviz.gui.panels.display import DisplayPanel
 from flowviz.gui.panels.formulas import FormulaPanel
 from flowviz.gui.panels.time_bar import Player, TimeBar
 from flowviz.gui.state import AppState
-from flowviz.gui.training.controller import install_training
 from flowviz.gui.views.camera import Camera
 from flowviz.gui.views.conditional_view import ConditionalView
 from flowviz.gui.views.frame_worker import FrameWorker
 from flowviz.gui.views.marginal_view import MarginalView
 from flowviz.gui.views.plot_view import PlotView
+from flowviz.session import PathSpec, Session
 
 MENUS = ("File", "Edit", "View", "Train", "Help")
 POINT_FILTER = "Point sets (*.csv *.npy);;CSV (*.csv);;NumPy (*.npy)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp)"
-DEFAULT_PRESET, DEFAULT_COUNT = "moons", 1000
+DEFAULT_PRESET = "moons"
 
 
 def _load_core():
     """Runs on the worker: import torch and the math core, return the preset names."""
     from flowviz.core import data, exact, paths  # noqa: F401 (warm the imports)
 
-    return list(data.PRESETS), list(paths.NAMES)
+    return list(data.PRESETS)
 
 
 class MainWindow(QMainWindow):
-    """The app window. Seams (kept stable for other panels):
+    """The app window. Its extension points (the WindowSeams protocol of window_api, what
+    the training controller and other panels code against):
 
-    state: AppState (data, source, path, t; data_changed, source_changed, path_changed,
-        time_changed(float)). worker: the shared FrameWorker (pass it to new FieldViews).
-    add_view(title, view): a panel beside Conditional and Marginal, sharing t; a PlotView
-        is also camera-linked. link_view(plot_item): link any pyqtgraph PlotItem's axes.
-    add_dock(dock, area); menu(name) -> QMenu for File, Edit, View, Train, Help;
-        show_status(text).
+    state: AppState (the Session and its change signals). worker: the shared FrameWorker.
+    undo: the QUndoStack (edits are SessionEdits). style_: the current render Style.
+    add_view(key, title, view): a view beside the others (key one of choices.VIEWS: its
+        visibility is the Session's `views`); a PlotView is also a canvas on the camera.
+    add_dock(dock, area, tab_with=None); menu(name) -> QMenu for File, Edit, View, Train,
+        Help; show_status(text); show_error(text).
     closing: emitted first thing in closeEvent, so owners of workers stop them; the window
         then stops and joins its own. core_ready: the math core has loaded.
     settings: a QSettings (default organisation and application "flowviz").
+
+    extensions: {name: install(window) -> object}, run before the layout is restored (app
+    start passes {"training": install_training}), so their docks and views take their
+    remembered places; window.extensions[name] is what install returned.
     """
 
     closing = Signal()
     core_ready = Signal()
 
-    def __init__(self, settings: QSettings | None = None, parent=None):
+    def __init__(self, settings: QSettings | None = None, parent=None, *, extensions=None):
         super().__init__(parent)
         self.setWindowTitle("flowviz — flow matching, drawn")
         self.settings = settings or QSettings("flowviz", "flowviz")
         self.state = AppState(self)
-        # Connected before any view: a drawn source gets sigma_min > 0 before views see it.
-        self.state.source_changed.connect(self._on_source_changed)
+        self.state.notice.connect(self.show_status)
         self.style_ = theme.current_style()
         self.worker = FrameWorker(self)
         self.worker.failed.connect(lambda msg: self.show_status(f"Frame failed: {msg}"))
@@ -88,7 +93,9 @@ class MainWindow(QMainWindow):
         self.tools.stroke_finished.connect(self._on_stroke)
         self.player = Player(self.state, self)
         self._menus: dict[str, QMenu] = {}
-        self._views: list[QWidget] = []
+        self._views: dict[str, QWidget] = {}
+        self._view_actions: dict[str, QAction] = {}
+        self._docks: dict[str, QDockWidget] = {}
         self._preset_names: list[str] = []
 
         self.conditional = ConditionalView(self.state, style=self.style_)
@@ -103,11 +110,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.time_bar)
         self.setCentralWidget(central)
-        self.camera = Camera(LIM, self)
-        self.add_view("Conditional", self.conditional)
-        self.add_view("Marginal", self.marginal)
-
+        self.camera = Camera(self.state, self)
         self._build_menus()
+        self.add_view("conditional", "Conditional", self.conditional)
+        self.add_view("marginal", "Marginal", self.marginal)
         self._build_tool_bar()
         self.display_panel = DisplayPanel(self.state)
         dock = QDockWidget("Display", self)
@@ -119,12 +125,11 @@ class MainWindow(QMainWindow):
         formulas.setObjectName("formulas_dock")
         formulas.setWidget(self.formula_panel)
         formulas.visibilityChanged.connect(self.formula_panel.set_shown)
-        self.add_dock(formulas, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.tabifyDockWidget(dock, formulas)
+        self.add_dock(formulas, Qt.DockWidgetArea.RightDockWidgetArea, tab_with="display_dock")
         dock.raise_()
-        # The Learned view, Training and Loss docks, Train menu (before the layout restore).
-        self.training = install_training(self)
+        self.extensions = {name: install(self) for name, install in (extensions or {}).items()}
         self.tools.tool_changed.connect(self._on_tool_changed)
+        self.state.session_changed.connect(self._on_session_changed)
         self._restore_settings()
         self.show_status("Loading the math core (torch)…")
         self.worker.start()
@@ -132,25 +137,34 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ seams
 
-    def add_view(self, title: str, view: QWidget) -> None:
-        """Add a panel beside the others; a PlotView also becomes a drawing canvas and
-        shares the camera. It gets a show/hide toggle in the View menu."""
-        view.setObjectName(f"view_{title.lower()}")
+    def add_view(self, key: str, title: str, view: QWidget) -> None:
+        """Add a view beside the others; a PlotView also becomes a drawing canvas and
+        shares the camera. Its show/hide toggle in the View menu is the Session's views."""
+        view.setObjectName(f"view_{key}")
         self.splitter.addWidget(view)
-        self._views.append(view)
+        self._views[key] = view
         if isinstance(view, PlotView):
             self.tools.attach(view)
-            self.link_view(view.plot)
-        if "View" in self._menus:
-            self._add_view_toggle(title, view)
+            self.camera.attach(view.plot.getViewBox())
+        a = QAction(f"Show {title}", self, checkable=True, checked=True)
+        a.toggled.connect(lambda on, k=key: self._show_view(k, on))
+        self.menu("View").addAction(a)
+        self._view_actions[key] = a
+        self._sync_views()
 
-    def link_view(self, plot_item) -> None:
-        """Share the camera (pan/zoom) of a pyqtgraph PlotItem with the other views."""
-        self.camera.attach(plot_item.getViewBox())
-
-    def add_dock(self, dock: QDockWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> None:
-        """Add a dock (give it an objectName so its place is remembered)."""
+    def add_dock(
+        self,
+        dock: QDockWidget,
+        area=Qt.DockWidgetArea.RightDockWidgetArea,
+        *,
+        tab_with: str | None = None,
+    ) -> None:
+        """Add a dock (give it an objectName so its place is remembered), as a tab beside
+        the dock named tab_with when given."""
         self.addDockWidget(area, dock)
+        self._docks[dock.objectName()] = dock
+        if tab_with in self._docks:
+            self.tabifyDockWidget(self._docks[tab_with], dock)
         self.menu("View").addAction(dock.toggleViewAction())
 
     def menu(self, name: str) -> QMenu:
@@ -158,6 +172,9 @@ class MainWindow(QMainWindow):
         if name not in self._menus:
             self._menus[name] = self.menuBar().addMenu(f"&{name}")
         return self._menus[name]
+
+    def view(self, key: str) -> QWidget | None:
+        return self._views.get(key)
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text)
@@ -208,7 +225,7 @@ class MainWindow(QMainWindow):
         self._action(
             "Edit",
             "Reset source to &Gaussian",
-            lambda: self._replace("source", None, "Gaussian source"),
+            lambda: self._edit({"source": None}, "Gaussian source"),
             tip="Use the standard Gaussian N(0, I) as the source again",
         )
         self.menu("Edit").addSeparator()
@@ -237,15 +254,26 @@ class MainWindow(QMainWindow):
         self._action("View", "Loop", self.time_bar.loop.toggle, key(Qt.Key.Key_L))
         self._action("View", "Reset zoom", self._reset_zoom, key(Qt.Key.Key_F))
         self.menu("View").addSeparator()
-        for view in self._views:
-            self._add_view_toggle(view.objectName().removeprefix("view_").title(), view)
         self._action("Help", "&Shortcuts", self._show_shortcuts, key.StandardKey.HelpContents)
         self._action("Help", "&About flowviz", self._show_about)
 
-    def _add_view_toggle(self, title: str, view: QWidget) -> None:
-        a = QAction(f"Show {title}", self, checkable=True, checked=True)
-        a.toggled.connect(view.setVisible)
-        self.menu("View").addAction(a)
+    def _show_view(self, key: str, on: bool) -> None:
+        if key not in choices.VIEWS:
+            self._views[key].setVisible(on)
+            return
+        views = self.state.session.views
+        self.state.update(views=(*views, key) if on else tuple(v for v in views if v != key))
+
+    def _sync_views(self) -> None:
+        shown = self.state.session.views
+        for key, view in self._views.items():
+            if key not in choices.VIEWS:  # a view the Session does not know: always shown
+                continue
+            view.setVisible(key in shown)
+            a = self._view_actions[key]
+            a.blockSignals(True)
+            a.setChecked(key in shown)
+            a.blockSignals(False)
 
     def _build_tool_bar(self) -> None:
         bar = QToolBar("Tools", self)
@@ -272,8 +300,12 @@ class MainWindow(QMainWindow):
         self.preset.activated.connect(lambda _i: self.load_preset())
         self.count = QSpinBox(minimum=10, maximum=20000, singleStep=250)
         self.count.setToolTip("Points in a preset or an image import")
+        self.count.setKeyboardTracking(False)
+        self.count.valueChanged.connect(lambda v: self.state.update(count=v))
         self.path_box = QComboBox()
         self.path_box.setToolTip("The probability path: how noise moves to data")
+        for name, label in choices.PATHS.items():
+            self.path_box.addItem(label, name)
         self.path_box.currentIndexChanged.connect(lambda _i: self._apply_path())
         self.sigma = QDoubleSpinBox(minimum=0.0, maximum=0.5, singleStep=0.01, decimals=3)
         self.sigma.setToolTip("σ_min: width kept at t = 1 (needed > 0 for a drawn source)")
@@ -304,57 +336,55 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ core loading
 
-    def _on_core_loaded(self, names) -> None:
-        presets, path_names = names
-        from flowviz.core import paths
-
+    def _on_core_loaded(self, presets) -> None:
         self._preset_names = presets
         self.preset.blockSignals(True)
         self.preset.addItems(presets)
-        self.preset.setCurrentText(self.settings.value("preset", DEFAULT_PRESET))
         self.preset.blockSignals(False)
-        self.path_box.blockSignals(True)
-        for name in path_names:
-            self.path_box.addItem(paths.make(name).label, name)
-        self.path_box.setCurrentIndex(
-            max(0, self.path_box.findData(self.settings.value("path", "condot")))
-        )
-        self.path_box.blockSignals(False)
-        self._apply_path()
-        self.load_preset(undoable=False)
-        self.state.set_selected(_central_point(self.state.data))
+        self.state.set_core_ready()
+        if not len(self.state.data):
+            origin = self.state.session.origin
+            self.load_preset(origin if origin in presets else DEFAULT_PRESET, undoable=False)
+        self._sync_tool_bar()
         self.show_status(HINTS[self.tools.tool])
         self.core_ready.emit()
         self.player.play(True)
 
     # ------------------------------------------------------------ data actions
 
-    def _replace(self, which: str, points, label: str, undoable: bool = True) -> None:
-        before = self.state.points(which)
-        if which == "source" and self.state.source is None:
-            before = None
+    def _edit(self, after: dict, label: str, *, undoable: bool = True) -> None:
+        """Apply a Session patch, as one undoable step unless told otherwise."""
         if undoable:
-            self.undo.push(ReplacePoints(self.state, which, before, points, label))
+            self.undo.push(SessionEdit.of(self.state, after, label))
         else:
-            self.state.set_points(which, points)
+            self.state.update(**after)
+
+    def _points_patch(self, which: str, points, origin: str) -> dict:
+        """The patch that puts points in the set being drawn (the data also gets a typical
+        z selected, and its origin named)."""
+        if which == "source":
+            return {"source": points if points is not None and len(points) else None}
+        return {"data": points, "origin": origin, "selected": frames.typical_point(points)}
 
     def _on_stroke(self, which, before, after, label) -> None:
-        if which == "source" and len(before) == 0:
-            before = None
-        self.undo.push(ReplacePoints(self.state, which, before, after, label))
+        patch = {"source": after} if which == "source" else {"data": after, "origin": "drawn"}
+        old = {"source": before if len(before) else None}
+        if which == "target":
+            old = {"data": before, "origin": self.state.session.origin}
+        self.undo.push(SessionEdit(self.state, old, patch, label))
 
-    def load_preset(self, *, undoable: bool = True) -> None:
-        """Replace the data with the chosen preset at the chosen count."""
+    def load_preset(self, name: str | None = None, *, undoable: bool = True) -> None:
+        """Replace the data with a preset (default: the tool bar's) at the chosen count."""
         from flowviz.core import data
 
-        name = self.preset.currentText()
-        pts = data.preset(name, self.count.value(), seed=0).numpy()
-        self._replace("target", pts, f"Preset {name}", undoable)
-        self.state.set_selected(_central_point(self.state.data))
+        name = name or self.preset.currentText()
+        pts = data.preset(name, self.state.session.count, seed=0).numpy()
+        self._edit(self._points_patch("target", pts, name), f"Preset {name}", undoable=undoable)
 
     def clear_points(self) -> None:
         which = self.tools.target
-        self._replace(which, np.zeros((0, 2), np.float32), f"Clear {which}")
+        empty = np.zeros((0, 2), np.float32)
+        self._edit(self._points_patch(which, empty, "drawn"), f"Clear {which}")
         self.show_status(f"Cleared the {which}. Draw with the brush (B) or pick a preset.")
 
     def open_points(self, filename: str) -> bool:
@@ -367,7 +397,8 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             self.show_error(str(exc))
             return False
-        self._replace(self.tools.target, pts, f"Open {Path(filename).name}")
+        name = Path(filename).name
+        self._edit(self._points_patch(self.tools.target, pts, name), f"Open {name}")
         self.show_status(f"Loaded {len(pts)} points from {Path(filename).name}.")
         return True
 
@@ -384,20 +415,20 @@ class MainWindow(QMainWindow):
 
     def import_image(self, filename: str) -> bool:
         """Sample points from the dark pixels of an image into the set being drawn."""
-        from flowviz.core import frames
-
         image = QImage(filename)
         if image.isNull():
             self.show_error(f"{Path(filename).name}: not a readable image")
             return False
         gray = _grayscale(image)
         try:
-            pts = frames.image_points(gray, n=self.count.value(), rng=np.random.default_rng(0))
+            pts = frames.image_points(
+                gray, n=self.state.session.count, rng=np.random.default_rng(0)
+            )
         except ValueError as exc:
             self.show_error(f"{Path(filename).name}: {exc}")
             return False
-        self._replace(self.tools.target, pts, f"Import {Path(filename).name}")
-        self.state.set_selected(_central_point(self.state.data))
+        name = Path(filename).name
+        self._edit(self._points_patch(self.tools.target, pts, name), f"Import {name}")
         return True
 
     def open_points_dialog(self) -> None:
@@ -418,28 +449,42 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ settings slots
 
     def _apply_path(self) -> None:
-        name = self.path_box.currentData()
-        if name is None:
-            return
-        from flowviz.core import paths
+        """The tool bar's path widgets changed: patch the Session's path."""
+        spec = PathSpec(
+            name=self.path_box.currentData(), sigma_min=self.sigma.value(), n=self.poly_n.value()
+        )
+        if spec != self.state.session.path:
+            self.state.update(path=spec)
+            if self.state.path is not None:
+                self.show_status(self.state.path.describe())
 
-        sigma = self.sigma.value()
-        if self.state.source is not None and sigma <= 0:
-            sigma = 0.05
-            self.sigma.blockSignals(True)
-            self.sigma.setValue(sigma)
-            self.sigma.blockSignals(False)
-            self.show_status("A drawn source needs σ_min > 0: set σ_min = 0.05.")
+    def _on_session_changed(self, changed: frozenset[str]) -> None:
+        if changed & {"path", "count", "origin"}:
+            self._sync_tool_bar()
+        if "views" in changed:
+            self._sync_views()
+
+    def _sync_tool_bar(self) -> None:
+        """Show the Session's path, count and data origin in the tool bar."""
+        s = self.state.session
+        for widget, value in (
+            (self.path_box, None),
+            (self.sigma, s.path.sigma_min),
+            (self.poly_n, s.path.n),
+            (self.count, s.count),
+        ):
+            widget.blockSignals(True)
+            if value is None:
+                widget.setCurrentIndex(max(0, widget.findData(s.path.name)))
+            else:
+                widget.setValue(value)
+            widget.blockSignals(False)
         for action in self.poly_n_actions:
-            action.setVisible(name == "polynomial")
-        path = paths.make(name, sigma_min=sigma, n=self.poly_n.value())
-        self.state.set_path(path)
-        self.show_status(path.describe())
-
-    def _on_source_changed(self) -> None:
-        path = self.state.path
-        if self.state.source is not None and path is not None and path.sigma_min <= 0:
-            self._apply_path()
+            action.setVisible(s.path.name == "polynomial")
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(self.preset.findText(s.origin))  # -1: not a preset
+        self.preset.setPlaceholderText(s.origin or "drawn")
+        self.preset.blockSignals(False)
 
     def _on_draw_target(self) -> None:
         self.tools.target = self.draw_target.currentData()
@@ -479,6 +524,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ persistence, theme, close
 
     def _restore_settings(self) -> None:
+        """Window layout, tool settings and the Session without its points (the data is
+        the remembered preset, made when the math core has loaded)."""
         s = self.settings
         geometry = s.value("geometry")
         if isinstance(geometry, QByteArray):
@@ -491,51 +538,36 @@ class MainWindow(QMainWindow):
         splitter = s.value("splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
-        d = self.state.display
-        self.state.set_display(
-            arrows=str(s.value("display/arrows", d.arrows)),
-            heat=str(s.value("display/heat", d.heat)),
-            arrow_res=int(s.value("display/arrow_res", d.arrow_res)),
-            particles=int(s.value("display/particles", d.particles)),
-            trails=int(s.value("display/trails", d.trails)),
-            show_data=_bool(s.value("display/show_data", d.show_data)),
-        )
         self.radius.setValue(float(s.value("tools/radius", 0.25)))
         self.density.setValue(int(s.value("tools/density", 300)))
-        self.count.setValue(int(s.value("count", DEFAULT_COUNT)))
-        self.sigma.setValue(float(s.value("sigma_min", 0.0)))
-        self.poly_n.setValue(float(s.value("poly_n", 2.0)))
-        self.time_bar.speed.setValue(float(s.value("speed", 1.0)))
-        self.time_bar.loop.setChecked(_bool(s.value("loop", True)))
         tool = str(s.value("tools/tool", "brush"))
         self.tools.set_tool(tool if tool in TOOLS else "brush")
+        saved = s.value("session")
+        session = Session(origin=DEFAULT_PRESET)
+        if saved:
+            try:
+                session = Session.from_dict(json.loads(str(saved)), base=session)
+            except ValueError as exc:  # includes malformed JSON: start from the defaults
+                self.show_status(f"Settings not restored: {exc}")
+        self.state.replace(session.patch(t=0.0))
+        self._sync_tool_bar()
+        self._sync_views()
 
     def _save_settings(self) -> None:
         s = self.settings
         s.setValue("geometry", self.saveGeometry())
         s.setValue("windowState", self.saveState())
         s.setValue("splitter", self.splitter.saveState())
-        d = self.state.display
-        for key in ("arrows", "heat", "arrow_res", "particles", "trails", "show_data"):
-            s.setValue(f"display/{key}", getattr(d, key))
         s.setValue("tools/radius", self.radius.value())
         s.setValue("tools/density", self.density.value())
         s.setValue("tools/tool", self.tools.tool)
-        s.setValue("count", self.count.value())
-        s.setValue("sigma_min", self.sigma.value())
-        s.setValue("poly_n", self.poly_n.value())
-        s.setValue("speed", self.time_bar.speed.value())
-        s.setValue("loop", self.time_bar.loop.isChecked())
-        if self.preset.currentText():
-            s.setValue("preset", self.preset.currentText())
-        if self.path_box.currentData():
-            s.setValue("path", self.path_box.currentData())
+        s.setValue("session", json.dumps(self.state.session.to_dict(points=False)))
         s.sync()
 
     def changeEvent(self, event) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
             self.style_ = theme.current_style()
-            for view in self._views:
+            for view in self._views.values():
                 if isinstance(view, PlotView):
                     view.set_style(self.style_)
         super().changeEvent(event)
@@ -545,24 +577,11 @@ class MainWindow(QMainWindow):
         self.closing.emit()
         self.player.play(False)
         self._save_settings()
-        for view in self._views:
+        for view in self._views.values():
             if isinstance(view, PlotView):
                 view.shutdown()
         self.worker.stop()
         super().closeEvent(event)
-
-
-def _bool(value) -> bool:
-    return value in (True, "true", "1", 1)
-
-
-def _central_point(points: np.ndarray) -> int:
-    """A data point at the 70th percentile of distance from the mean: a typical z, on the
-    shape rather than hidden in its middle, and not an outlier."""
-    if not len(points):
-        return -1
-    d = np.linalg.norm(points - points.mean(0), axis=1)
-    return int(np.argmin(np.abs(d - np.percentile(d, 70))))
 
 
 def _grayscale(image: QImage, max_side: int = 400) -> np.ndarray:

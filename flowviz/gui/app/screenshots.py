@@ -55,7 +55,7 @@ def _show_view(window, title: str, on: bool) -> None:
 def _train(app, window, steps: int = 1500) -> None:
     """Moons again, train the default network for `steps` steps while the animation plays,
     then rest at t = 0.85 with the error map, the loss chart and the readouts on screen."""
-    training = window.training
+    training = window.extensions["training"]
     window.preset.setCurrentText("moons")
     window.load_preset()
     window.state.set_display(trails=6)
@@ -79,13 +79,13 @@ def main(out: str = "assets") -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from flowviz.gui.app.main_window import MainWindow
+    from flowviz.gui.app.launch import make_window
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
-        window = MainWindow(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat))
+        window = make_window(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat))
         window.resize(1600, 860)
         window.show()
         _settle(app, window)

@@ -23,13 +23,12 @@ PAUSE_AT_END = 0.6  # seconds the loop rests on the finished picture
 
 
 class Player(QObject):
-    """Drives state.t while playing; direction follows state.display.reverse."""
+    """Drives state.t while playing; direction, loop and speed are the Session's display
+    settings (reverse, loop, speed)."""
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
-        self.speed = 1.0
-        self.loop = True
         self._timer = QTimer(self, interval=16)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._tick)
@@ -70,7 +69,7 @@ class Player(QObject):
         dt = self._clock.restart() / 1000.0
         if self._at_end():
             self._rest += dt
-            if not self.loop:
+            if not self.state.display.loop:
                 self.play(False)
             elif self._rest >= PAUSE_AT_END:
                 self._rest = 0.0
@@ -80,12 +79,12 @@ class Player(QObject):
 
     def advance(self, seconds: float) -> None:
         """Move t as playing for `seconds` would (the benchmark drives frames with it)."""
-        t = self.state.t + self._sign() * self.speed * seconds / DURATION
+        t = self.state.t + self._sign() * self.state.display.speed * seconds / DURATION
         self.state.set_t(min(max(t, 0.0), 1.0))
 
 
 class TimeBar(QWidget):
-    """Buttons, slider and speed box bound to a Player and the state."""
+    """Buttons, slider and speed box bound to a Player and the state (both ways)."""
 
     def __init__(self, state, player: Player, parent=None):
         super().__init__(parent)
@@ -121,8 +120,8 @@ class TimeBar(QWidget):
         self.speed.setSingleStep(0.1)
         self.speed.setSuffix("×")
         self.speed.setToolTip(f"Playback speed (1× = the whole path in {DURATION:g} s)")
-        self.speed.valueChanged.connect(lambda v: setattr(player, "speed", v))
-        self.speed.setValue(player.speed)
+        self.speed.setKeyboardTracking(False)
+        self.speed.valueChanged.connect(lambda v: state.set_display(speed=v))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         for w in (self.back, self.play, self.fwd, self.loop, self.reverse):
@@ -132,14 +131,28 @@ class TimeBar(QWidget):
         layout.addWidget(self.label)
         layout.addWidget(QLabel("speed"))
         layout.addWidget(self.speed)
-        self.loop.setChecked(player.loop)
         state.time_changed.connect(self._on_time_changed)
         state.playing_changed.connect(self._on_playing_changed)
-        state.display_changed.connect(lambda: self.reverse.setChecked(state.display.reverse))
+        state.display_changed.connect(self._on_display_changed)
+        self._on_display_changed()
         self._on_time_changed(state.t)
 
+    def _on_display_changed(self) -> None:
+        d = self.state.display
+        for widget, value in (
+            (self.reverse, d.reverse),
+            (self.loop, d.loop),
+            (self.speed, d.speed),
+        ):
+            widget.blockSignals(True)
+            if widget is self.speed:
+                widget.setValue(value)
+            else:
+                widget.setChecked(value)
+            widget.blockSignals(False)
+
     def _on_loop(self, on: bool) -> None:
-        self.player.loop = on
+        self.state.set_display(loop=on)
 
     def _on_reverse(self, on: bool) -> None:
         self.state.set_display(reverse=on)

@@ -1,14 +1,16 @@
 """TrainingPanel: the Training dock's widgets: run buttons, hyperparameters, readouts.
 
-It only holds values and shows numbers; the controller (gui.training) reads values() when a
-run starts and writes the readouts. The buttons are QToolButtons bound to the Train menu's
-actions, so each shows its shortcut in its tooltip and is enabled with its action.
+Its settings are bound both ways to the Session (training settings and the Learned view's
+options): each widget patches its own field, and the Session's changes are shown; so a
+loaded checkpoint's values are kept exactly even where a widget's range is narrower. The
+controller (gui.training) starts runs from the Session and writes the readouts here. The
+buttons are QToolButtons bound to the Train menu's actions, so each shows its shortcut in its
+tooltip and is enabled with its action.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction
@@ -25,33 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flowviz.gui.views.learned_view import ERROR_TIP, SOLVERS
-
-ACTIVATIONS = ("silu", "relu", "tanh", "gelu", "elu")  # as core.model.ACTIVATIONS (no torch)
-COUPLINGS = {
-    "independent": "independent (I-CFM)",
-    "ot": "minibatch OT",
-    "sinkhorn": "Sinkhorn (entropic OT)",
-}
-PATHS = {"condot": "CondOT", "cosine": "Cosine", "vp": "VP (diffusion)", "polynomial": "Polynomial"}
-FOLLOW = ""  # the path box's "follow the window" entry
-
-
-@dataclass(frozen=True)
-class Hyper:
-    """The panel's values (no torch needed): steps None = run until stopped; path FOLLOW
-    = the window's path selector; device "auto" | "cpu" | "cuda" | "mps"."""
-
-    width: int = 128
-    depth: int = 3
-    activation: str = "silu"
-    lr: float = 2e-3
-    batch_size: int = 256
-    steps: int | None = 3000
-    coupling: str = "independent"
-    path: str = FOLLOW
-    seed: int = 0
-    device: str = "auto"
+from flowviz.core.choices import ACTIVATIONS, COUPLINGS, PATHS, SOLVERS
+from flowviz.gui.views.learned_view import ERROR_TIP
+from flowviz.session import FOLLOW, TrainSettings
 
 
 class LogSpinBox(QDoubleSpinBox):
@@ -93,13 +71,15 @@ class LogSpinBox(QDoubleSpinBox):
 
 
 class TrainingPanel(QWidget):
-    """values() -> Hyper; set_values(Hyper); the readout labels; changed when a value
-    changes (the controller says when it applies)."""
+    """The run buttons, the settings bound to state.session.training and .learned, and the
+    readout labels; changed: the user changed a training setting (the controller says when
+    it applies)."""
 
     changed = Signal()
 
-    def __init__(self, actions: dict[str, QAction], parent=None):
+    def __init__(self, state, actions: dict[str, QAction], parent=None):
         super().__init__(parent)
+        self.state = state
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 4, 6, 4)
         buttons = QGridLayout()
@@ -123,7 +103,7 @@ class TrainingPanel(QWidget):
             "Adam learning rate (cosine-decayed to 0 over the steps). Too large and the loss "
             "diverges: the run stops and keeps the last finite weights."
         )
-        self.lr_box.valueChanged.connect(lambda *_: self.changed.emit())
+        self.lr_box.setKeyboardTracking(False)
         self.batch_box = self._spin(2, 8192, 256, "Pairs (z, x_0, t) per optimizer step", 64)
         self.steps_box = self._spin(0, 1_000_000, 3000, "", 500)
         self.steps_box.setSpecialValueText("until stopped")
@@ -143,7 +123,6 @@ class TrainingPanel(QWidget):
         self.device_box.setToolTip(
             "Where the network trains: auto picks CUDA, then Apple MPS, else the CPU"
         )
-        self.device_box.currentIndexChanged.connect(lambda *_: self.changed.emit())
         net = QGridLayout()
         net.setVerticalSpacing(3)
         net.setColumnStretch(1, 1)
@@ -162,23 +141,17 @@ class TrainingPanel(QWidget):
         outer.addWidget(_heading("Network and training"))
         outer.addLayout(net)
 
-        self.solver_box = QComboBox(self)
-        self.solver_box.addItems(SOLVERS)
-        self.solver_box.setCurrentText("midpoint")
+        self.solver_box = self._combo({s: s for s in SOLVERS}, "")
         self.solver_box.setToolTip(
             "ODE solver moving the Learned view's particles with v_θ: euler (1 network call "
             "per step), midpoint (2), rk4 (4)"
         )
-        self.solver_steps_box = QSpinBox(self)
-        self.solver_steps_box.setRange(1, 500)
-        self.solver_steps_box.setValue(20)
-        self.solver_steps_box.setKeyboardTracking(False)
+        self.solver_steps_box = self._spin(1, 500, 20, "")
         self.solver_steps_box.setToolTip(
             "Solver steps from t = 0 to 1. Few steps show the discretisation error: the "
             "particles overshoot and land off the data."
         )
         self.error_box = QCheckBox("error map |v_θ − u_t|", self)
-        self.error_box.setChecked(True)
         self.error_box.setToolTip(ERROR_TIP)
         view = QGridLayout()
         view.setVerticalSpacing(3)
@@ -203,6 +176,29 @@ class TrainingPanel(QWidget):
             w.setWordWrap(True)
             outer.addWidget(w)
         outer.addStretch(1)
+        self._training = {
+            "width": self.width_box,
+            "depth": self.depth_box,
+            "activation": self.activation_box,
+            "lr": self.lr_box,
+            "batch_size": self.batch_box,
+            "steps": self.steps_box,
+            "coupling": self.coupling_box,
+            "path": self.path_box,
+            "seed": self.seed_box,
+            "device": self.device_box,
+        }
+        self._learned = {
+            "solver": self.solver_box,
+            "steps": self.solver_steps_box,
+            "error_map": self.error_box,
+        }
+        for part, widgets in (("training", self._training), ("learned", self._learned)):
+            for key, widget in widgets.items():
+                _changed(widget).connect(lambda *_, p=part, k=key: self._on_widget(p, k))
+        state.training_changed.connect(self.sync)
+        state.learned_changed.connect(self.sync)
+        self.sync()
 
     def sizeHint(self) -> QSize:
         return QSize(330, super().sizeHint().height())
@@ -213,7 +209,7 @@ class TrainingPanel(QWidget):
         box.setSingleStep(step)
         box.setValue(value)
         box.setToolTip(tip)
-        box.valueChanged.connect(lambda *_: self.changed.emit())
+        box.setKeyboardTracking(False)
         return box
 
     def _combo(self, items: dict[str, str], tip: str) -> QComboBox:
@@ -221,7 +217,6 @@ class TrainingPanel(QWidget):
         for value, text in items.items():
             box.addItem(text, value)
         box.setToolTip(tip)
-        box.currentIndexChanged.connect(lambda *_: self.changed.emit())
         return box
 
     def set_devices(self, names: list[str], auto: str) -> None:
@@ -236,48 +231,57 @@ class TrainingPanel(QWidget):
         box.setCurrentIndex(max(0, box.findData(current)))
         box.blockSignals(False)
 
-    def values(self) -> Hyper:
-        steps = self.steps_box.value()
-        return Hyper(
-            width=self.width_box.value(),
-            depth=self.depth_box.value(),
-            activation=self.activation_box.currentData(),
-            lr=self.lr_box.value(),
-            batch_size=self.batch_box.value(),
-            steps=steps or None,
-            coupling=self.coupling_box.currentData(),
-            path=self.path_box.currentData(),
-            seed=self.seed_box.value(),
-            device=self.device_box.currentData(),
-        )
+    def values(self) -> TrainSettings:
+        """The Session's training settings (what the next run uses)."""
+        return self.state.session.training
 
-    def set_values(self, h: Hyper) -> None:
-        """Show h (e.g. a loaded checkpoint's config) without emitting changed per field."""
-        widgets = (
-            (self.width_box, h.width),
-            (self.depth_box, h.depth),
-            (self.lr_box, h.lr),
-            (self.batch_box, h.batch_size),
-            (self.steps_box, h.steps or 0),
-            (self.seed_box, h.seed),
-        )
-        combos = (
-            (self.activation_box, h.activation),
-            (self.coupling_box, h.coupling),
-            (self.path_box, h.path),
-            (self.device_box, h.device),
-        )
-        for w, _ in (*widgets, *combos):
-            w.blockSignals(True)
-        for w, v in widgets:
-            w.setValue(v)
-        for w, v in combos:
-            i = w.findData(v)
-            if i >= 0:
-                w.setCurrentIndex(i)
-        for w, _ in (*widgets, *combos):
-            w.blockSignals(False)
-        self.changed.emit()
+    def _on_widget(self, part: str, key: str) -> None:
+        value = _value(getattr(self, f"_{part}")[key])
+        if part == "training" and key == "steps":
+            value = value or None  # 0: until stopped
+        self.state.update(**{part: {key: value}})
+        if part == "training":
+            self.changed.emit()
+
+    def sync(self) -> None:
+        """Show the Session's training settings and Learned-view options."""
+        s = self.state.session
+        for part, widgets in (("training", self._training), ("learned", self._learned)):
+            values = getattr(s, part)
+            for key, widget in widgets.items():
+                value = getattr(values, key)
+                if part == "training" and key == "steps":
+                    value = value or 0
+                widget.blockSignals(True)
+                _show(widget, value)
+                widget.blockSignals(False)
+
+
+def _changed(widget):
+    if isinstance(widget, QComboBox):
+        return widget.currentIndexChanged
+    if isinstance(widget, QCheckBox):
+        return widget.toggled
+    return widget.valueChanged
+
+
+def _value(widget):
+    if isinstance(widget, QComboBox):
+        return widget.currentData()
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    return widget.value()
+
+
+def _show(widget, value) -> None:
+    if isinstance(widget, QComboBox):
+        i = widget.findData(value)
+        if i >= 0:
+            widget.setCurrentIndex(i)
+    elif isinstance(widget, QCheckBox):
+        widget.setChecked(bool(value))
+    else:
+        widget.setValue(value)
 
 
 def _heading(text: str) -> QLabel:

@@ -26,9 +26,9 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QStyle
 
-from flowviz.gui.app.edits import ReplacePoints
+from flowviz.gui.app.edits import SessionEdit
 from flowviz.gui.panels.loss_chart import LossChart
-from flowviz.gui.panels.training import FOLLOW, Hyper, TrainingPanel
+from flowviz.gui.panels.training import TrainingPanel
 from flowviz.gui.training.worker import (
     Snapshot,
     TrainingProcess,
@@ -38,10 +38,11 @@ from flowviz.gui.training.worker import (
     initial_snapshot,
 )
 from flowviz.gui.views.learned_view import InferenceField, LearnedView
+from flowviz.session import FOLLOW
 
 if TYPE_CHECKING:
     from flowviz.core.training import TrainConfig
-    from flowviz.gui.app.main_window import MainWindow
+    from flowviz.gui.app.window_api import WindowSeams
 
 # Each weight update of the Learned view costs the frame worker ~0.2 s of a core (its
 # particles, then each frame as it is shown) and a readout ~0.1 s: on 2 cores shared with
@@ -56,7 +57,7 @@ IDLE, RUNNING, PAUSED = "idle", "running", "paused"
 BACKEND = os.environ.get("FLOWVIZ_TRAINING", "process")
 
 
-def install_training(window: MainWindow) -> TrainingController:
+def install_training(window: WindowSeams) -> TrainingController:
     """Give the window live training (call once, before its layout is restored)."""
     return TrainingController(window)
 
@@ -67,7 +68,7 @@ class TrainingController(QObject):
     "idle" | "running" | "paused"; snapshot is the newest Snapshot (None before any);
     worker the TrainingWorker of the current run (None before the first)."""
 
-    def __init__(self, window: MainWindow):
+    def __init__(self, window: WindowSeams):
         super().__init__(window)
         self.state = window.state
         self.mode = IDLE
@@ -95,20 +96,15 @@ class TrainingController(QObject):
         self.actions = self._build_actions()
         self.view = LearnedView(self.state, worker=window.worker, style=window.style_)
         self.view.refreshed.connect(self._pump)
-        window.add_view("Learned", self.view)
-        self.panel = TrainingPanel(self.actions)
+        window.add_view("learned", "Learned", self.view)
+        self.panel = TrainingPanel(self.state, self.actions)
         self.panel.changed.connect(self._on_panel_changed)
-        self.panel.solver_box.currentTextChanged.connect(self.view.set_solver)
-        self.panel.solver_steps_box.valueChanged.connect(self.view.set_solver_steps)
-        self.panel.error_box.toggled.connect(self.view.set_error_map)
         self.chart = LossChart(window.style_)
         self.dock = self._dock("Training", "training_dock", self.panel)
         self.loss_dock = self._dock("Loss", "loss_dock", self.chart)
-        window.add_dock(self.dock, Qt.DockWidgetArea.RightDockWidgetArea)
-        display = window.findChild(QDockWidget, "display_dock")
-        if display is not None:
-            window.tabifyDockWidget(display, self.dock)
-            self.dock.raise_()
+        area = Qt.DockWidgetArea.RightDockWidgetArea
+        window.add_dock(self.dock, area, tab_with="display_dock")
+        self.dock.raise_()
         window.add_dock(self.loss_dock, Qt.DockWidgetArea.RightDockWidgetArea)
         window.resizeDocks([self.dock, self.loss_dock], [340, 340], Qt.Orientation.Horizontal)
 
@@ -126,7 +122,7 @@ class TrainingController(QObject):
         self._update_actions()
 
     @property
-    def window(self) -> MainWindow:
+    def window(self) -> WindowSeams:
         """The window (the Qt parent: no Python reference cycle keeps it alive)."""
         return self.parent()
 
@@ -252,35 +248,19 @@ class TrainingController(QObject):
 
     # ------------------------------------------------------------ runs
 
-    def _config(self, h: Hyper | None = None) -> TrainConfig | None:
-        """The TrainConfig of the panel's values (path: the window's unless chosen);
-        None (with the reason shown) when they do not make a valid one."""
-        from flowviz.core.training import TrainConfig, resolve_device, with_overrides
+    def _config(self) -> TrainConfig | None:
+        """The TrainConfig of the Session; None (with the reason shown) when its settings do
+        not make a valid one."""
+        from flowviz.core.training import resolve_device
+        from flowviz.session import train_config
 
-        h = h or self.panel.values()
-        path = self.state.path
-        if path is None:
+        if self.state.path is None:
             return None
-        poly_n = self.window.poly_n.value()
-        name = path.name if h.path == FOLLOW else h.path
-        n = getattr(path, "n", poly_n) if h.path == FOLLOW else poly_n
+        session = self.state.session
         try:
-            return with_overrides(
-                TrainConfig(),
-                steps=h.steps,
-                batch_size=h.batch_size,
-                lr=h.lr,
-                path=name,
-                sigma_min=path.sigma_min,
-                poly_n=n,
-                coupling=h.coupling,
-                seed=h.seed,
-                device=str(resolve_device(h.device)),
-                width=h.width,
-                depth=h.depth,
-                activation=h.activation,
-            )
-        except ValueError as exc:
+            device = str(resolve_device(session.training.device))
+            return train_config(session, device=device)
+        except (ValueError, RuntimeError) as exc:
             self.window.show_error(f"Cannot train with these settings: {exc}")
             return None
 
@@ -487,6 +467,8 @@ class TrainingController(QObject):
         self.panel.set_devices(present, str(resolve_device("auto")))
         self._ready = True
         self._update_actions()
+        if self.process is not None:  # start the training process now, off the UI thread
+            self.window.worker.submit(self.process.ensure, lambda _: None, priority=-0.5)
 
     def _on_data_changed(self) -> None:
         self._measure_quality(True)
@@ -494,7 +476,7 @@ class TrainingController(QObject):
             self._restart_timer.start()
 
     def _on_path_changed(self) -> None:
-        if not self._loading and self.mode != IDLE and self.panel.values().path == FOLLOW:
+        if not self._loading and self.mode != IDLE and self.state.session.training.path == FOLLOW:
             self._restart_timer.start()
 
     def _restart_for_new_data(self) -> None:
@@ -560,9 +542,11 @@ class TrainingController(QObject):
         return True
 
     def load_checkpoint(self, filename: str) -> bool:
-        """Load data, source, path, settings and weights; a file that is not a usable
-        checkpoint shows why and changes nothing."""
+        """Load data, source, path, settings (one undoable Session patch) and weights; a
+        file that is not a usable checkpoint shows why and changes nothing."""
         from flowviz.core import checkpoint
+        from flowviz.core.frames import typical_point
+        from flowviz.session import settings_of
 
         try:
             ckpt = checkpoint.load(filename)
@@ -572,35 +556,17 @@ class TrainingController(QObject):
         self.stop()
         c = ckpt.config
         w, state = self.window, self.state
+        name = Path(filename).name
+        patch = settings_of(c, device=state.session.training.device)
+        patch.update(
+            data=ckpt.data.numpy(),
+            source=None if ckpt.source is None else ckpt.source.numpy(),
+            origin=name,
+        )
+        patch["selected"] = typical_point(patch["data"])
         self._loading = True
         try:
-            w.undo.beginMacro(f"Load checkpoint {Path(filename).name}")
-            w.undo.push(ReplacePoints(state, "target", state.data, ckpt.data.numpy(), "data"))
-            source = None if ckpt.source is None else ckpt.source.numpy()
-            if source is not None or state.source is not None:
-                w.undo.push(ReplacePoints(state, "source", state.source, source, "source"))
-            w.undo.endMacro()
-            i = w.path_box.findData(c.path)
-            if i >= 0:
-                w.path_box.setCurrentIndex(i)
-            w.sigma.setValue(c.sigma_min)
-            w.poly_n.setValue(c.poly_n)
-            n_fits = c.path != "polynomial" or getattr(state.path, "n", None) == c.poly_n
-            follows = i >= 0 and n_fits
-            self.panel.set_values(
-                Hyper(
-                    width=c.model.width,
-                    depth=c.model.depth,
-                    activation=c.model.activation,
-                    lr=c.lr,
-                    batch_size=c.batch_size,
-                    steps=c.steps,
-                    coupling=c.coupling,
-                    path=FOLLOW if follows else c.path,
-                    seed=c.seed,
-                    device=self.panel.values().device,
-                )
-            )
+            w.undo.push(SessionEdit.of(state, patch, f"Load checkpoint {name}"))
         finally:
             self._loading = False
         weights = {k: v.detach().cpu().clone() for k, v in ckpt.model.state_dict().items()}

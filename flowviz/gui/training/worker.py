@@ -116,6 +116,8 @@ class TrainingProcess:
         self._commands = None
         self._events = None
         self._lock = threading.Lock()
+        self._start = threading.Lock()  # ensure() and close() one at a time
+        self._closed = False
 
     @staticmethod
     def available() -> bool:
@@ -125,9 +127,14 @@ class TrainingProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def ensure(self) -> None:
-        """Start the child unless it runs (call it off the UI thread: it imports torch)."""
-        if self.alive():
-            return
+        """Start the child unless it runs or this was closed (off the UI thread: the
+        child's start-up competes for the cores). The window calls it once the math core
+        has loaded, so the child has imported torch before the first Train."""
+        with self._start:
+            if not self._closed and not self.alive():
+                self._spawn()
+
+    def _spawn(self) -> None:
         self._discard()
         cmd_r, cmd_w = os.pipe()
         evt_r, evt_w = os.pipe()
@@ -173,7 +180,10 @@ class TrainingProcess:
         return None
 
     def close(self) -> None:
-        """Ask the child to quit; terminate it if it does not within CLOSE_TIMEOUT."""
+        """Ask the child to quit; terminate it if it does not within CLOSE_TIMEOUT. A later
+        ensure() starts nothing."""
+        with self._start:
+            self._closed = True
         proc = self._proc
         if proc is not None:
             self.send(("quit",))

@@ -11,17 +11,27 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QObject
 
+from flowviz.session import Camera as SessionCamera
+
 
 class Camera(QObject):
-    """centre (x, y) and half-width h in data units, shared by the attached ViewBoxes."""
+    """Fits the attached ViewBoxes to the Session's camera (centre, half-width), and makes
+    a user's pan or zoom in any of them the Session's camera."""
 
-    def __init__(self, half: float, parent=None):
+    def __init__(self, state, parent=None):
         super().__init__(parent)
-        self.home = half
-        self.center = (0.0, 0.0)
-        self.half = half
+        self.state = state
         self._boxes: list[pg.ViewBox] = []
         self._applying = False
+        state.camera_changed.connect(self._fit_all)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return self.state.session.camera.center
+
+    @property
+    def half(self) -> float:
+        return self.state.session.camera.half
 
     def attach(self, box: pg.ViewBox) -> None:
         self._boxes.append(box)
@@ -30,24 +40,23 @@ class Camera(QObject):
         self._fit(box)
 
     def reset(self) -> None:
-        """Back to [-home, home]^2 around the origin."""
-        self.set(center=(0.0, 0.0), half=self.home)
+        """Back to the default square around the origin."""
+        self.state.update(camera=SessionCamera())
 
     def set(self, *, center: tuple[float, float], half: float) -> None:
-        self.center, self.half = (float(center[0]), float(center[1])), float(half)
-        for box in self._boxes:
-            self._fit(box)
+        self.state.update(camera=SessionCamera(center=center, half=half))
 
     def _on_moved(self, box: pg.ViewBox) -> None:
         """A user panned or zoomed box: it now defines the camera."""
         if self._applying:
             return
         (x0, x1), (y0, y1) = box.viewRange()
-        self.center = ((x0 + x1) / 2, (y0 + y1) / 2)
-        self.half = min(x1 - x0, y1 - y0) / 2
-        for other in self._boxes:
-            if other is not box:
-                self._fit(other)
+        center = ((x0 + x1) / 2, (y0 + y1) / 2)
+        self.set(center=center, half=min(x1 - x0, y1 - y0) / 2)
+
+    def _fit_all(self) -> None:
+        for box in self._boxes:
+            self._fit(box)
 
     def _fit(self, box: pg.ViewBox) -> None:
         (cx, cy), h = self.center, self.half

@@ -172,8 +172,8 @@ class LearnedView(FieldView):
         super().__init__(
             state, None, TITLE, worker=worker, style=style, solver="midpoint", parent=parent
         )
-        self.solver_steps = 20
-        self.error_map = True
+        self.solver = state.session.learned.solver
+        state.learned_changed.connect(self._on_learned_changed)
         self._asked: tuple[int, float] | None = None  # (gen, t) of the frame being computed
         self._frame_gen: dict[float, int] = {}
         self._frame_key = None
@@ -186,28 +186,18 @@ class LearnedView(FieldView):
 
     # ------------------------------------------------------------ settings
 
-    def set_solver(self, name: str) -> None:
-        """The particles' ODE solver: "euler", "midpoint" or "rk4"."""
-        if name not in SOLVERS:
-            raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(SOLVERS)}")
-        if name != self.solver:
-            self.solver = name
-            self.invalidate()
+    @property
+    def solver_steps(self) -> int:
+        return self.state.session.learned.steps
 
-    def set_solver_steps(self, steps: int) -> None:
-        """Solver steps from t = 0 to 1 (few: visible discretisation error)."""
-        if int(steps) < 1:
-            raise ValueError(f"solver steps must be >= 1, got {steps}")
-        if int(steps) != self.solver_steps:
-            self.solver_steps = int(steps)
-            self.invalidate()
+    @property
+    def error_map(self) -> bool:
+        return self.state.session.learned.error_map
 
-    def set_error_map(self, on: bool) -> None:
-        """Heat layer: the error |v_theta - u_t| (on) or the display's choice (off)."""
-        if bool(on) != self.error_map:
-            self.error_map = bool(on)
-            self._update_title()
-            self.invalidate()
+    def _on_learned_changed(self) -> None:
+        self.solver = self.state.session.learned.solver
+        self._update_title()
+        self.invalidate()
 
     def set_field(self, fn) -> None:
         super().set_field(fn)

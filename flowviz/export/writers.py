@@ -24,6 +24,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 import weakref
 from dataclasses import dataclass
 from fractions import Fraction
@@ -59,6 +60,9 @@ BT709 = ["-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p"]
 BT709_TAGS = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709"]
 BT709_TAGS += ["-color_range", "tv"]
 STDERR_LINES = 6
+# A temporary untouched this long is debris of a killed export (SIGKILL, SIGTERM, power
+# loss), not a live one: a live export touches it with every frame or packet.
+STALE_AFTER_S = 600.0
 FFMPEG_CHATTER = re.compile(
     "Task finished|Terminating thread|Error sending frames|Nothing was written|before EOF"
 )
@@ -217,6 +221,22 @@ def _ffmpeg(path: Path | None = None) -> str:
         raise ExportError(f"{where}no ffmpeg found ({e})") from None
 
 
+def _sweep(path: Path) -> None:
+    """Remove debris of killed exports to this same name (only theirs, only when stale)."""
+    folder = re.escape(f".{path.name[:100]}.") + r"[0-9a-f]{8}\.(part|old)"
+    file = re.escape(f".{path.stem[:100]}.") + "[0-9a-f]{8}" + re.escape(f".part{path.suffix}")
+    debris = re.compile(f"({folder}|{file})\\Z")
+    try:
+        names = [n for n in os.listdir(path.parent) if debris.match(n)]
+    except OSError:
+        return
+    now = time.time()
+    for n in names:
+        with contextlib.suppress(OSError):
+            if now - os.lstat(path.parent / n).st_mtime > STALE_AFTER_S:
+                _remove(path.parent / n)
+
+
 def _reserve(folder: Path, name: str, suffix: str, *, directory: bool = False) -> Path:
     """A new hidden name in folder, created empty so no one else takes it."""
     name = name[:100]  # room for the rest within the usual 255-byte name limit
@@ -281,6 +301,7 @@ class Writer:
         folder = path.parent
         exe = _ffmpeg(path)
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the writer)
+        _sweep(path)
         try:
             if target.format == "png":
                 self._temp = _reserve(folder, path.name, ".part", directory=True)

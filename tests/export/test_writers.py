@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 
 import imageio.v3 as iio
 import imageio_ffmpeg
@@ -215,6 +216,23 @@ def test_a_forgotten_writer_cleans_up_when_collected(tmp_path):
     gc.collect()
     assert process.returncode is not None
     assert listing(tmp_path) == []
+
+
+def test_debris_of_a_killed_export_to_the_same_name_is_swept_when_stale(tmp_path):
+    stale = [".clip.0123abcd.part.mp4", ".frames.0123abcd.part", ".frames.89abcdef.old"]
+    fresh = ".clip.fedcba98.part.mp4"  # maybe a live export in another process
+    others = [".other.0123abcd.part.mp4", "clip.0123abcd.part.mp4"]
+    for n in [*stale[:1], fresh, *others]:
+        (tmp_path / n).write_bytes(b"")
+    for n in stale[1:]:
+        (tmp_path / n).mkdir()
+        (tmp_path / n / "frame_0000.png").write_bytes(b"")
+    long_ago = time.time() - writers.STALE_AFTER_S - 60
+    for n in [*stale, *others]:
+        os.utime(tmp_path / n, (long_ago, long_ago))
+    export(tmp_path / "clip.mp4", n=2)
+    export(tmp_path / "frames", n=2)
+    assert listing(tmp_path) == sorted([fresh, *others, "clip.mp4", "frames"])
 
 
 def test_a_folder_with_other_files_is_not_used_for_frames(tmp_path):

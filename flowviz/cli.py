@@ -55,10 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _is_file_spec(spec: str) -> bool:
+    """--data names a file (rather than a preset) when it exists or looks like a path."""
+    from flowviz.core import data
+
+    if spec in data.PRESETS:
+        return False
+    return Path(spec).exists() or bool(Path(spec).suffix) or os.sep in spec
+
+
 def _points(spec: str, n: int, seed: int):
     from flowviz.core import data
 
-    if Path(spec).suffix.lower() in (".csv", ".npy", ".txt"):
+    if _is_file_spec(spec):
         return data.load_points(spec)
     if spec in data.PRESETS:
         return data.preset(spec, n, seed)
@@ -129,8 +138,10 @@ def _train(args) -> int:
             (limits.batch_size_range(args.coupling), args.batch_size, "--batch-size"),
         ]
     )
-    is_file = Path(args.data).suffix.lower() in (".csv", ".npy", ".txt")
-    inputs = {"--data": args.data if is_file else "", "--source": args.source or ""}
+    inputs = {
+        "--data": args.data if _is_file_spec(args.data) else "",
+        "--source": args.source or "",
+    }
     _check_out(args.out, (".pt",), "a checkpoint", inputs)
     config = training.with_overrides(
         training.TrainConfig(),

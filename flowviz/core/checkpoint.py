@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +115,9 @@ def _read(path: Path, map_location: str):
     if not raw.startswith((b"PK\x03\x04", b"\x80")):  # a zip archive or a legacy pickle
         raise ValueError(f"{name}: not a readable flowviz checkpoint (not a PyTorch file)")
     try:
-        return torch.load(io.BytesIO(raw), map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # e.g. "pickle protocol 4": a second line, or with
+            warnings.simplefilter("ignore")  # warnings as errors a misleading message
+            return torch.load(io.BytesIO(raw), map_location=map_location, weights_only=True)
     except MemoryError:
         raise ValueError(f"{name}: too large to read into memory") from None
     except pickle.UnpicklingError as exc:
@@ -125,7 +128,10 @@ def _read(path: Path, map_location: str):
             ) from None
         raise ValueError(f"{name}: not a readable flowviz checkpoint ({_line(exc)})") from None
     except Exception as exc:  # torch.load's failures on damaged bytes have no fixed type
-        reason = f"damaged: {_line(exc)}"[:160]
+        if raw.startswith(b"PK"):  # torch's zip reader speaks of miniz and enforce fails
+            reason = "a damaged zip archive, or one that is not a PyTorch file"
+        else:
+            reason = f"damaged: {_line(exc).split('. ')[0][:120]}"
         raise ValueError(f"{name}: not a readable flowviz checkpoint ({reason})") from None
 
 
@@ -143,13 +149,24 @@ def _model(name: str, config: TrainConfig, state) -> VelocityMLP:
         if not torch.isfinite(value).all():
             raise ValueError(f"{name}: the stored weights hold NaN or infinite values ({key})")
     model = VelocityMLP(config.model)
-    try:
-        model.load_state_dict(state)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ValueError(
-            f"{name}: the weights do not fit the stored architecture ({_line(exc)})"
-        ) from None
+    wanted = model.state_dict()
+    missing = [k for k in wanted if k not in state]
+    extra = [str(k) for k in state if k not in wanted]
+    shapes = [k for k in wanted if k in state and state[k].shape != wanted[k].shape]
+    if missing or extra or shapes:
+        if shapes:
+            k = shapes[0]
+            got, need = _dims(state[k].shape), _dims(wanted[k].shape)
+            problem = f"{k} is {got}, the stored settings need {need}"
+        else:
+            problem = f"missing {', '.join(missing)}" if missing else f"extra {', '.join(extra)}"
+        raise ValueError(f"{name}: the weights do not fit the stored architecture ({problem})")
+    model.load_state_dict(state)
     return model
+
+
+def _dims(shape) -> str:
+    return "x".join(map(str, shape)) or "a scalar"
 
 
 def _points(name: str, value, what: str) -> torch.Tensor:

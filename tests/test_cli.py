@@ -528,3 +528,72 @@ def test_a_read_error_names_the_file(tmp_path, capsys, monkeypatch):
     )
     assert cli.main(["sample", "--checkpoint", str(pts), "--out", str(tmp_path / "s.npy")]) == 2
     assert "disk.csv: cannot be read (Input/output error)" in one_error_line(capsys)
+
+
+# ------------------------------------------------- core helpers the command line relies on
+
+
+def test_limits_import_without_torch_or_qt():
+    """The window reads limits at start-up, before torch is loaded."""
+    code = "import sys, flowviz.core.limits; print(sorted({'torch', 'PySide6'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
+
+
+def test_limit_ranges_check_type_and_bounds():
+    from flowviz.core import limits
+
+    assert limits.SEED.check(2**32 - 1) == 2**32 - 1
+    for bad in (-1, 2**32, 1.0, True, "3", None):
+        assert not limits.SEED.contains(bad)
+    for bad in (float("nan"), float("inf"), 0.0, 10.5):
+        assert not limits.POLY_N.contains(bad)
+    assert limits.POLY_N.contains(2) and limits.POLY_N.contains(0.1)
+    with pytest.raises(ValueError, match=r"^seed must be a whole number, got '3'$"):
+        limits.SEED.check("3")
+    assert limits.batch_size_range("sinkhorn").hi < limits.batch_size_range("independent").hi
+
+
+def test_loss_watch_warns_once_on_growth_and_not_on_a_small_wobble():
+    from flowviz.core.training import LossWatch
+
+    watch = LossWatch(initial=4.0)
+    assert [watch.update(v) for v in (3.0, 0.01, 0.5, 2.0)] == [None] * 4  # 200x 0.01, < initial
+    msg = watch.update(500.0, step=75)
+    assert msg.startswith("the loss grew to 500 at step 75, 5e+04 times its lowest value 0.01")
+    assert watch.update(1e6) is None  # once per run
+    fresh = LossWatch()  # without the untrained loss: the first one fed stands in
+    assert fresh.update(1e5) is None and fresh.update(2e7) is not None
+
+
+def test_reports_carry_the_growth_warning():
+    from flowviz.core import data, model, training
+
+    cfg = training.TrainConfig(steps=10, lr=1e3, report_every=5, model=model.ModelConfig(8, 1))
+    reports = list(training.Trainer(data=data.preset("moons", 50), config=cfg).run())
+    assert reports[0].warning and "learning rate" in reports[0].warning
+    assert reports[1].warning is None
+    calm = training.TrainConfig(steps=10, report_every=5, model=model.ModelConfig(8, 1))
+    assert all(
+        r.warning is None
+        for r in training.Trainer(data=data.preset("moons", 50), config=calm).run()
+    )
+
+
+def test_final_state_is_the_last_row_of_the_trajectory():
+    import torch
+
+    from flowviz.core import solvers
+
+    x0 = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
+    grid = solvers.time_grid(7)
+    for method in solvers.METHODS:
+
+        def v(x, t):
+            return torch.sin(3 * x + t) - x
+
+        traj = solvers.integrate(velocity=v, x0=x0, t_grid=grid, method=method)
+        last = solvers.final_state(velocity=v, x0=x0, t_grid=grid, method=method)
+        assert torch.equal(last, traj[-1])
+    with pytest.raises(ValueError, match="unknown solver"):
+        solvers.final_state(velocity=v, x0=x0, t_grid=grid, method="heun")

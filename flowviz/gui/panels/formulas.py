@@ -40,6 +40,7 @@ class SchedulePlot(pg.PlotWidget):
     def __init__(self, style: Style | None = None, parent=None):
         super().__init__(parent)
         self.setMinimumHeight(190)
+        self.setMaximumHeight(280)  # the equations around it stay in view
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         plot.hideButtons()
@@ -192,8 +193,8 @@ def _values(path, t: float) -> str:
     s = path.schedule(float(t))
     alpha, beta, d_alpha, d_beta = (float(v) for v in (s.alpha, s.beta, s.d_alpha, s.d_beta))
     return (
-        f"<p><b>At t = {t:.3f}</b>: &nbsp;{A} = {_num(alpha)}, &nbsp;{B} = {_num(beta)},"
-        f"<br>{DOT_A} = {_num(d_alpha)}, &nbsp;{DOT_B} = {_num(d_beta)}</p>"
+        f"<p><b>At t = {t:.3f}</b>: &nbsp;{A} = {_num(alpha)}, {B} = {_num(beta)},"
+        f"<br>{DOT_A} = {_num(d_alpha)}, {DOT_B} = {_num(d_beta)}</p>"
     )
 
 

@@ -192,7 +192,7 @@ def test_loss_chart_labels_are_typeset_and_it_is_projector_sized(qtbot):
         assert "L_" not in text and "u_t" not in text, text
     assert "L<sub>FM</sub> − L<sub>CFM</sub>" in texts[0]
     size = chart.graphics.minimumSize()
-    assert size.width() >= 300 and size.height() >= 260
+    assert size.width() >= 300 and size.height() >= 240
     for plot in (chart.loss_plot, chart.gap_plot):
         assert plot.getAxis("left").style["tickFont"].pointSizeF() >= 10
     assert chart.legend.font().pointSizeF() >= 10

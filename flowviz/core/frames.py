@@ -107,6 +107,30 @@ def field_frame(
     return FieldFrame(t=float(t), tails=tails, vectors=vectors, heat=heat, lines=lines)
 
 
+@dataclass(frozen=True)
+class ViewFrame:
+    """Everything one view draws at time t, for the window and the exporter alike.
+
+    field: the field frame (arrows, heat, streamlines) or None, drawn on an arrow_res grid
+    as `arrows` says ("length", "colour", "streamlines", "off");
+    particles (n, 2) at t and their starts (n, 2) (a particle's colour is the angle of its
+    start); trails: polyline rows with NaN breaks, or None; data (N, 2) and source (M, 2)
+    or None: the points shown (empty when hidden); rings / z: the conditional path's 1- and
+    2-sigma circles and its data point (the Conditional view), else None."""
+
+    t: float
+    field: FieldFrame | None
+    arrow_res: int
+    arrows: str
+    particles: np.ndarray
+    starts: np.ndarray
+    trails: np.ndarray | None
+    data: np.ndarray
+    source: np.ndarray | None
+    rings: np.ndarray | None = None
+    z: np.ndarray | None = None
+
+
 def to_pairs(rows: np.ndarray) -> np.ndarray:
     """Polyline rows (k, 2) with NaN breaks -> segment pairs (2 (k - 1), 2); the segments
     touching a NaN row stay NaN (a drawer drops them)."""
@@ -210,24 +234,27 @@ def hue_classes(starts: np.ndarray, k: int = HUES) -> np.ndarray:
 def particle_starts(
     *,
     n: int,
-    reverse: bool,
-    data: np.ndarray,
-    path: GaussianPath,
+    reverse: bool = False,
+    data: np.ndarray | None = None,
     source: np.ndarray | None,
+    sigma_min: float,
     seed: int = 0,
 ) -> np.ndarray:
-    """Where particles start: forward at t = 0 from the source (N(0, I), or drawn source
-    points plus sigma_min noise); reversed at t = 1 from data points (plus sigma_min noise).
-    A fixed seed keeps the same particles when only the field changes. -> (n, 2) float32."""
+    """Where particles (and samples) start: forward at t = 0 from the source (N(0, I), or
+    drawn source points plus sigma_min noise); reversed at t = 1 from the data points (plus
+    sigma_min noise). The one rule for the views, the exporter and the sample-quality
+    readout. A fixed seed keeps the same particles when only the field changes.
+    -> (n, 2) float32."""
     rng = np.random.default_rng(seed)
     eps = rng.standard_normal((n, 2))
-    if reverse:
-        base = data[rng.integers(0, len(data), n)]
-        return (base + path.sigma_min * eps).astype(np.float32)
-    if source is None:
+    base = data if reverse else source
+    if base is None:
+        if reverse:
+            raise ValueError("reversed particles start at the data: give data")
         return eps.astype(np.float32)
-    base = source[rng.integers(0, len(source), n)]
-    return (base + path.sigma_min * eps).astype(np.float32)
+    if not len(base):
+        raise ValueError("no points to start particles from")
+    return (base[rng.integers(0, len(base), n)] + sigma_min * eps).astype(np.float32)
 
 
 def at_time(traj: np.ndarray, t: float) -> np.ndarray:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from flowviz.core import metrics, solvers
+from flowviz.core import frames, metrics, solvers
 
 MIN_SAMPLES, MAX_SAMPLES = 200, 2000
 SOLVER, SOLVER_STEPS = "midpoint", 16  # same SWD as 32 or rk4 to 2 digits for these flows
@@ -43,17 +43,11 @@ def sample(
     steps: int = SOLVER_STEPS,
 ) -> torch.Tensor:
     """n samples at t = 1 from x0 at t = 0 (N(0, I), or drawn source points plus sigma_min
-    noise). The same seed gives the same x0, so successive readouts differ only by the
-    network. -> (n, 2)."""
-    g = torch.Generator().manual_seed(seed)
-    eps = torch.randn(n, 2, generator=g)
-    if source is None:
-        x0 = eps
-    else:
-        src = torch.from_numpy(np.array(source, np.float32))
-        x0 = src[torch.randint(len(src), (n,), generator=g)] + sigma_min * eps
+    noise: frames.particle_starts). The same seed gives the same x0, so successive readouts
+    differ only by the network. -> (n, 2)."""
+    x0 = frames.particle_starts(n=n, source=source, sigma_min=sigma_min, seed=seed)
     traj = solvers.integrate(
-        velocity=velocity, x0=x0, t_grid=solvers.time_grid(steps), method=method
+        velocity=velocity, x0=torch.from_numpy(x0), t_grid=solvers.time_grid(steps), method=method
     )
     return traj[-1]
 

@@ -125,7 +125,7 @@ def test_divergence_stops_with_a_message_and_keeps_finite_weights(
     assert "diverged" in messages[0] and "learning rate" in messages[0]
     assert c.mode == "idle" and not c.worker.isRunning()
     assert c.snapshot is not None and _finite(c.snapshot.weights)
-    qtbot.waitUntil(lambda: c.view.field_fn is not None, timeout=WAIT)  # the kept weights
+    qtbot.waitUntil(lambda: c.view.field is not None, timeout=WAIT)  # the kept weights
     assert c.actions["train"].isEnabled()
 
 
@@ -186,7 +186,7 @@ def test_checkpoint_round_trip_through_the_file_menu(
     assert c.panel.values().width == 32 and c.snapshot.step == saved.step
     for k, v in saved.weights.items():
         assert torch.equal(c.snapshot.weights[k], v)
-    qtbot.waitUntil(lambda: c.view.field_fn is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: c.view.field is not None, timeout=WAIT)
     window.undo.undo()  # loading is one undoable edit
     assert window.state.data.shape[0] == 300 and not np.array_equal(window.state.data, data)
 

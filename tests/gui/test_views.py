@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget
 
 from flowviz.core import frames, marginal
 from flowviz.gui.views.field_view import FieldView
+from flowviz.pictures import FieldPicture
 
 
 def test_first_launch_has_data_a_chosen_z_and_plays(qtbot, settings):
@@ -157,24 +158,42 @@ def _wheel(view, steps: int) -> None:
     QApplication.sendEvent(viewport, event)
 
 
-def test_added_field_view_follows_set_field_and_set_heatmap(qtbot, window):
-    """The seam for a learned field: any callable, swapped at run time."""
+def _picture(state, field_fn, heat_fn=None):
+    """A FieldPicture of any callable field, as a plug-in view would make one."""
+    d = state.display
+    spec = frames.FrameSpec(arrow_res=d.arrow_res, heat="density" if heat_fn else "off")
+    starts = frames.particle_starts(n=50, source=None, sigma_min=0.0)
+    return FieldPicture(
+        frame=lambda t: frames.field_frame(field_fn=field_fn, heat_fn=heat_fn, t=t, spec=spec),
+        trajectories=lambda x0: np.repeat(x0[None], d.steps + 1, 0),
+        starts=starts,
+        display=d,
+        data=state.data,
+        source=None,
+        ahead=False,
+    )
+
+
+def test_added_field_view_shows_the_picture_it_is_given(qtbot, window):
+    """The one seam of a field view: set_picture, swapped at run time."""
     state = window.state
-    view = FieldView(state, lambda x, t: -x, "Learned", worker=window.worker, style=window.style_)
+    view = FieldView(state, "Probe", worker=window.worker, style=window.style_)
     window.add_view("probe", "Probe", view)
-    qtbot.wait(20)  # laid out
+    view.set_picture(_picture(state, lambda x, t: -x))
+    qtbot.waitUntil(lambda: view.viewbox.width() > 100)  # laid out
     np.testing.assert_allclose(_square(view), _square(window.conditional), atol=1e-3)
     state.set_t(0.25)
     qtbot.waitUntil(lambda: view.current_frame() is not None and view.current_frame().t == 0.25)
     np.testing.assert_allclose(view.current_frame().vectors, -view.current_frame().tails)
-    view.set_field(lambda x, t: np.ones_like(x) * t)
-    view.set_heatmap(lambda x, t: np.abs(x[:, 0]))
+    view.set_picture(_picture(state, lambda x, t: np.ones_like(x) * t, lambda x, t: abs(x[:, 0])))
     qtbot.waitUntil(
         lambda: view.current_frame() is not None and np.allclose(view.current_frame().vectors, 0.25)
     )
     qtbot.waitUntil(lambda: view.current_frame().heat is not None)
     heat = view.current_frame().heat
     assert np.isclose(heat[:, 0].max(), 1.0) and heat.min() < 0.2  # |x| peaks at the sides
+    qtbot.waitUntil(lambda: not view.busy())
+    np.testing.assert_allclose(view.scene.particles.positions(), view.picture.starts)
 
 
 def test_views_share_one_camera_through_zoom_hide_and_reset(qtbot, window):

@@ -37,7 +37,7 @@ from flowviz.gui.training.worker import (
     frozen_weights,
     initial_snapshot,
 )
-from flowviz.gui.views.learned_view import InferenceField, LearnedView
+from flowviz.gui.views.learned_view import LearnedView
 from flowviz.session import FOLLOW
 
 if TYPE_CHECKING:
@@ -399,12 +399,14 @@ class TrainingController(QObject):
         self._view_pending = None
         self._applied_at = time.monotonic()
         self._view_snapshot = snap
+        from flowviz.core.inference import InferenceField
+
         self.view.set_field(InferenceField(snap.weights, snap.config.model))
         self._measure_quality(snap.final or self.mode != RUNNING)
 
     def _measure_quality(self, now: bool) -> None:
         """SWD of the shown weights' samples against the data, on the frame worker."""
-        field, snap = self.view.field_fn, self._view_snapshot
+        field, snap = self.view.field, self._view_snapshot
         if field is None or snap is None or len(self.state.data) == 0:
             return
         if self._quality_busy:

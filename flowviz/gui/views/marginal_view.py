@@ -9,21 +9,23 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Signal
 
+from flowviz import pictures
 from flowviz.core.frames import LIM
 from flowviz.gui.views.field_view import FieldView
+from flowviz.pictures.field import restyled
 
 TOP_WEIGHTS = 40
 
 
 class MarginalView(FieldView):
-    """Rebuilds its exact field whenever data, source or path change."""
+    """Shows pictures.marginal of the Session, remade whenever data, source, path or the
+    display's frame settings change."""
 
     probed = Signal(str)
 
     def __init__(self, state, *, worker, style, parent=None):
         super().__init__(
             state,
-            None,
             "<b>Marginal</b> &nbsp; p<sub>t</sub>(x), u<sub>t</sub>(x) &nbsp;"
             "<small>(hover: posterior p(z|x,t))</small>",
             worker=worker,
@@ -34,21 +36,31 @@ class MarginalView(FieldView):
         self._probe_x: np.ndarray | None = None
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         state.time_changed.connect(lambda _t: self._update_probe())
+        for sig in (state.data_changed, state.source_changed, state.path_changed):
+            sig.connect(self._on_model_changed)
+        state.display_changed.connect(self._on_display_changed)
         self._on_model_changed()
 
     def _on_model_changed(self) -> None:
         s = self.state
         if s.path is None or len(s.data) == 0:
-            self.field_fn = self.heatmap_fn = self._probe_field = None
+            self._probe_field = None
+            self.set_picture(None)
         else:
             from flowviz.core.exact import ExactMarginal
 
-            exact = ExactMarginal(data=s.data, path=s.path, source=s.source)
-            self.field_fn, self.heatmap_fn = exact.velocity, exact.density
-            # The worker owns `exact` (its memo is unlocked); the probe gets its own copy.
+            self.set_picture(pictures.marginal(s.session))
+            # The worker owns the picture's field (its memo is unlocked); the probe its own.
             self._probe_field = ExactMarginal(data=s.data, path=s.path, source=s.source)
-        super()._on_model_changed()
         self._update_probe()
+
+    def _on_display_changed(self) -> None:
+        pic = self.picture
+        cheap = pic is not None and restyled(pic, self.state.display)
+        if cheap:
+            self.set_picture(cheap)
+        else:
+            self._on_model_changed()
 
     def probe(self, x) -> None:
         """Probe the field at x (2,) in data coordinates; None hides the probe."""

@@ -1,4 +1,5 @@
-"""PlotView: a titled pyqtgraph plot with a FieldScene, the base of every view panel."""
+"""PlotView: a titled pyqtgraph plot with a FieldScene and its FrameDrawer, the base of
+every view panel."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QGraphicsScene, QLabel, QVBoxLayout, QWidget
 
 from flowviz.core.frames import LIM
+from flowviz.render.picture import FrameDrawer
 from flowviz.render.scene import FieldScene
 from flowviz.render.style import Style
 
@@ -31,6 +33,7 @@ class PlotView(QWidget):
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
         self.scene = FieldScene(self.plot, style)
+        self.drawer = FrameDrawer(self.scene)
         self.plot_widget.setBackground(style.background)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -45,6 +48,7 @@ class PlotView(QWidget):
     def set_style(self, style: Style) -> None:
         self.plot_widget.setBackground(style.background)
         self.scene.set_style(style)
+        self.drawer.reset()
 
     def to_data(self, pos) -> np.ndarray:
         """A viewport pixel position -> data coordinates (2,)."""

@@ -196,3 +196,15 @@ def test_loss_chart_labels_are_typeset_and_it_is_projector_sized(qtbot):
     for plot in (chart.loss_plot, chart.gap_plot):
         assert plot.getAxis("left").style["tickFont"].pointSizeF() >= 10
     assert chart.legend.font().pointSizeF() >= 10
+
+
+def test_the_plot_is_made_only_when_the_panel_is_first_shown(qtbot):
+    """Start-up does not pay for a plot in a tab nobody has opened."""
+    state = FakeState(paths.make("condot"))
+    panel = FormulaPanel(state)
+    qtbot.addWidget(panel)
+    assert panel.plot is None
+    state.set_t(0.5)
+    assert panel.plot is None
+    panel.set_shown(True)
+    assert panel.plot is not None and panel.plot.marker_t() == pytest.approx(0.5)

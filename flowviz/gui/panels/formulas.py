@@ -116,13 +116,13 @@ class FormulaPanel(QScrollArea):
         self.state = state
         self.shown = False
         self.head, self.values, self.tail = _label(), _label(), _label()
-        self.plot = SchedulePlot(style)
+        self.plot: SchedulePlot | None = None  # made when first shown: ~50 ms kept off start-up
+        self._style = style
         box = QWidget()
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
         layout.addWidget(self.head)
-        layout.addWidget(self.plot)
         layout.addWidget(self.values)
         layout.addWidget(self.tail)
         layout.addStretch(1)
@@ -138,7 +138,9 @@ class FormulaPanel(QScrollArea):
         return self.head.text() + self.values.text() + self.tail.text()
 
     def set_style(self, style: Style) -> None:
-        self.plot.set_style(style)
+        self._style = style
+        if self.plot is not None:
+            self.plot.set_style(style)
 
     def set_shown(self, shown: bool) -> None:
         self.shown = shown
@@ -154,6 +156,9 @@ class FormulaPanel(QScrollArea):
         head, tail = _equations(path, drawn_source=self.state.source is not None)
         self.head.setText(head)
         self.tail.setText(tail)
+        if self.plot is None:
+            self.plot = SchedulePlot(self._style)
+            self.widget().layout().insertWidget(1, self.plot)
         self.plot.set_path(path)
         self._show_values()
 
@@ -168,7 +173,8 @@ class FormulaPanel(QScrollArea):
     def _show_values(self) -> None:
         if self.state.path is not None:
             self.values.setText(_values(self.state.path, self.state.t))
-            self.plot.set_t(self.state.path, self.state.t)
+            if self.plot is not None:
+                self.plot.set_t(self.state.path, self.state.t)
 
 
 def _label() -> QLabel:

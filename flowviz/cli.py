@@ -8,9 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from flowviz.core import choices
 from flowviz.core import paths as paths_mod
-
-SOLVERS = ("euler", "midpoint", "rk4")
 
 
 class UserError(Exception):
@@ -49,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--n", type=int, default=5000)
     s.add_argument("--steps", type=int, default=100, help="ODE steps from t=0 to t=1")
-    s.add_argument("--solver", default="midpoint", choices=SOLVERS)
+    s.add_argument("--solver", default="midpoint", choices=choices.SOLVERS)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True, help=".npy or .csv file to write")
     return p

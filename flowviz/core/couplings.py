@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import torch
 
-NAMES = ("independent", "ot", "sinkhorn")
+from flowviz.core import choices
+
+NAMES = tuple(choices.COUPLINGS)
 
 
 def pair(

@@ -8,9 +8,12 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from flowviz.core import limits
+from flowviz.core import choices, limits
 
-ACTIVATIONS = {"silu": nn.SiLU, "relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "elu": nn.ELU}
+#: The modules of choices.ACTIVATIONS, in its order.
+ACTIVATIONS = dict(
+    zip(choices.ACTIVATIONS, (nn.SiLU, nn.ReLU, nn.Tanh, nn.GELU, nn.ELU), strict=True)
+)
 
 
 @dataclass(frozen=True)

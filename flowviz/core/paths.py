@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
-NAMES = ("condot", "cosine", "vp", "polynomial")
+from flowviz.core import choices
+
+NAMES = tuple(choices.PATHS)
 
 #: Velocities at t > T_MAX are evaluated at T_MAX. With sigma_min = 0 the conditional field
 #: (d_beta / beta)(x - alpha z) is singular at t = 1 away from z; just below it the marginal

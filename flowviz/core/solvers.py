@@ -12,8 +12,10 @@ from collections.abc import Callable
 
 import torch
 
+from flowviz.core import choices
+
 Velocity = Callable[[torch.Tensor, float], torch.Tensor]
-METHODS = ("euler", "midpoint", "rk4")
+METHODS = choices.SOLVERS
 
 
 def time_grid(steps: int, *, reverse: bool = False, dtype=torch.float32) -> torch.Tensor:

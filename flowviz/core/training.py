@@ -252,11 +252,15 @@ class Trainer:
         and at the last step. Raises DivergenceError on a NaN/inf loss."""
         c = self.config
         while c.steps is None or self.step_count < c.steps:
-            nxt = self.step_count + 1
-            due = nxt % c.report_every == 0 or nxt == c.steps
-            report = self.step(report=due)
+            report = self.step(report=self.report_due())
             if report is not None:
                 yield report
+
+    def report_due(self) -> bool:
+        """Whether the next step reports (every report_every steps and the last): the one
+        cadence of run() and of the window's training loop."""
+        nxt, c = self.step_count + 1, self.config
+        return nxt % c.report_every == 0 or nxt == c.steps
 
 
 LOSS_GROWTH_FACTOR = 100.0

@@ -158,9 +158,7 @@ class _Run:
                 if ch.paused:
                     ch.take_step()
                     single = True
-            nxt = trainer.step_count + 1
-            due = single or nxt % c.report_every == 0 or nxt == c.steps
-            report = trainer.step(report=due)
+            report = trainer.step(report=single or trainer.report_due())
             if report is not None:
                 self.last = LossPoint(self.total(), report.cfm_loss, report.fm_loss)
                 self.reports.append(self.last)

@@ -19,8 +19,10 @@ ALLOWED = {
     "render": {"core"},
     "session": {"core"},
     "pictures": {"core", "session"},
+    "sessions": {"core", "session"},
+    "lessons": {"core", "session"},
     "export": {"core", "session", "pictures", "render"},
-    "gui": {"core", "session", "pictures", "render"},
+    "gui": {"core", "session", "pictures", "render", "sessions", "lessons"},
     "cli": {"core", "session", "pictures", "render", "export", "gui"},
 }
 

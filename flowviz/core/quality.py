@@ -74,10 +74,27 @@ def readout(
 
 
 def floor(*, data: np.ndarray, n: int, draws: int = FLOOR_DRAWS, seed: int = 0) -> float:
-    """Mean SW_2 between the data (N, 2) and n-point bootstrap resamples of it."""
+    """Mean SW_2 between the data (N, 2) and n-point bootstrap resamples of it. 0 when the
+    points all coincide (one point, or copies of one): then no ratio exists (see ratio)."""
     d = torch.from_numpy(np.array(data, np.float32))
     g = torch.Generator().manual_seed(seed)
     total = 0.0
     for _ in range(draws):
         total += metrics.sliced_wasserstein(d[torch.randint(len(d), (n,), generator=g)], d)
     return total / draws
+
+
+#: A floor below this (relative to the data's scale, or absolute for data at the origin) is
+#: taken as 0: float32 resamples of coinciding points differ only by rounding.
+FLOOR_EPS = 1e-6
+
+
+def ratio(*, swd: float, floor: float, scale: float = 1.0) -> float | None:
+    """swd / floor, or None where the floor is 0 (all data points coincide: a perfect
+    sampler scores 0, so the ratio is undefined) or either is not finite. scale: the
+    data's typical size (e.g. its largest |coordinate|), so "0" is judged relative to it."""
+    if not (np.isfinite(swd) and np.isfinite(floor)):
+        return None
+    if floor <= FLOOR_EPS * max(float(scale), 1.0):
+        return None
+    return swd / floor

@@ -78,6 +78,8 @@ class TrainingController(QObject):
         self.process = TrainingProcess() if use_process else None
         self.quality: tuple[float, float] | None = None  # (swd, floor) of the shown weights
         self.quality_step = -1  # the step of the weights that quality measured
+        self.warning: str | None = None  # the current run's loss-growth warning
+        self._loads = 0  # checkpoint loads in flight on the frame worker
         self._run = 0
         self._last_seq = 0
         self._ready = False
@@ -294,6 +296,8 @@ class TrainingController(QObject):
         self._run += 1
         self._last_seq = 0
         self._weights_data, self._weights_source = self.state.data, self.state.source
+        self.warning = None
+        self.panel.show_warning(None)
         if weights is None:
             self.chart.clear()
             self.snapshot = None
@@ -336,6 +340,10 @@ class TrainingController(QObject):
         self._last_seq = snap.seq
         self.snapshot = snap
         self.chart.add(snap.reports)
+        if snap.warning:
+            self.warning = snap.warning
+            self.panel.show_warning(snap.warning)
+            self.window.show_status(f"Warning: {snap.warning}.")
         if snap.final or self.mode != RUNNING:
             self._show_progress()
         elif not self._readout_timer.isActive():
@@ -349,6 +357,10 @@ class TrainingController(QObject):
         if self.worker is not None:
             self.worker.wait()  # it ends right after saying why
         self._set_mode(IDLE)
+        snap = self.snapshot
+        if snap is not None and snap.run == run and "kept" not in message:
+            # The run's newest weights stay in the Learned view; Train continues from them.
+            message += f" The weights of step {snap.step} are kept: Train continues from them."
         self.window.show_error(message)
 
     def _on_ended(self, run: int) -> None:
@@ -358,9 +370,13 @@ class TrainingController(QObject):
             self.worker.wait()
         self._set_mode(IDLE)
         snap = self.snapshot
-        if snap is not None:
+        if snap is not None:  # plain text (the status bar): the losses by name, no L_CFM
+            warned = (
+                " (the loss grew during the run: see the Training panel)" if self.warning else ""
+            )
             self.window.show_status(
-                f"Finished: step {snap.step}, L_CFM {snap.cfm_loss:.4g}, L_FM {snap.fm_loss:.4g}."
+                f"Finished: step {snap.step}, CFM loss {snap.cfm_loss:.4g}, "
+                f"FM loss {snap.fm_loss:.4g}{warned}."
             )
 
     def _show_progress(self) -> None:
@@ -427,7 +443,7 @@ class TrainingController(QObject):
                 swd = q.readout(velocity=field.velocity, data=data, source=source, sigma_min=sigma)
                 n = q.sample_count(len(data))
                 floor = known if known is not None else q.floor(data=data, n=n)
-            except (RuntimeError, ValueError) as exc:  # the readout must not wedge
+            except Exception as exc:  # a readout is a side line: it must never raise
                 return exc
             return swd, floor
 
@@ -446,10 +462,7 @@ class TrainingController(QObject):
             if data is self.state.data:
                 self.quality = (swd, floor)
                 self.quality_step = snap.step
-                self.panel.quality.setText(
-                    f"Sample quality: SWD <b>{swd:.3f}</b> · floor {floor:.3f} "
-                    f"(<b>{swd / floor:.2f}×</b>)"
-                )
+                self.panel.quality.setText(_quality_text(swd, floor, data))
 
         self.window.worker.submit(job, done, priority=1.5, alive=lambda: not self._closed)
 
@@ -543,48 +556,130 @@ class TrainingController(QObject):
         self.window.show_status(f"Saved checkpoint {filename} (step {snap.step}).")
         return True
 
-    def load_checkpoint(self, filename: str) -> bool:
-        """Load data, source, path, settings (one undoable Session patch) and weights; a
-        file that is not a usable checkpoint shows why and changes nothing."""
-        from flowviz.core import checkpoint
-        from flowviz.core.frames import typical_point
-        from flowviz.session import settings_of
-
-        try:
-            ckpt = checkpoint.load(filename)
-        except (ValueError, OSError) as exc:
-            self.window.show_error(str(exc))
-            return False
-        self.stop()
-        c = ckpt.config
-        w, state = self.window, self.state
+    def load_checkpoint(self, filename: str) -> None:
+        """Load data, source, path, settings (one undoable Session patch) and weights. The
+        file is read and checked on the frame worker (a large or hostile one costs seconds:
+        the window keeps answering meanwhile); the result is applied on the UI thread as
+        it arrives. A file that is not a usable checkpoint shows why and changes nothing.
+        loading() says whether a load is in flight."""
         name = Path(filename).name
-        patch = settings_of(c, device=state.session.training.device)
-        patch.update(
-            data=ckpt.data.numpy(),
-            source=None if ckpt.source is None else ckpt.source.numpy(),
-            origin=name,
+        base = self.state.session
+        self._loads += 1
+        self.window.show_status(f"Loading {name}…")
+        self.window.worker.submit(
+            lambda: _read_checkpoint(filename, base),
+            self._on_checkpoint_read,
+            priority=-0.9,  # before frames: the user waits for it
+            alive=lambda: not self._closed,
         )
-        patch["selected"] = typical_point(patch["data"])
+
+    def loading(self) -> bool:
+        """A checkpoint load is in flight (what a test waits on)."""
+        return self._loads > 0
+
+    def _on_checkpoint_read(self, result) -> None:
+        self._loads -= 1
+        if self._closed:
+            return
+        if isinstance(result, Exception):
+            self.window.show_error(str(result))
+            return
+        name, ckpt, weights, patch = result
+        state = self.state
+        try:  # the Session may have changed since: check the patch again (cheap)
+            state.session.patch(**patch)
+        except ValueError as exc:
+            self.window.show_error(_named(name, exc))
+            return
+        self.stop()
         self._loading = True
         try:
-            w.undo.push(SessionEdit.of(state, patch, f"Load checkpoint {name}"))
+            self.window.undo.push(SessionEdit.of(state, patch, f"Load checkpoint {name}"))
         finally:
             self._loading = False
-        weights = {k: v.detach().cpu().clone() for k, v in ckpt.model.state_dict().items()}
-        self._run += 1
-        self._weights_data, self._weights_source = state.data, state.source
-        self.chart.clear()
-        self.chart.set_coupling(c.coupling)
-        nan = math.nan
-        self._on_snapshot(
-            Snapshot(ckpt.step, nan, nan, ckpt.step, frozen_weights(weights), c, "", run=self._run)
-        )
-        w.show_status(
-            f"Loaded {Path(filename).name}: {len(state.data)} points, step {ckpt.step}, "
+        c = ckpt.config
+        self._show_trained(weights, c, ckpt.step, ())
+        self.window.show_status(
+            f"Loaded {name}: {len(state.data)} points, step {ckpt.step}, "
             f"{c.model.width}×{c.model.depth} {c.model.activation}. Train continues from it."
         )
-        return True
+
+    # ------------------------------------------------------------ trained state (session files)
+
+    def trained_state(self) -> dict | None:
+        """What a session file keeps of training: None before any weights, else
+        {"weights": {name: CPU tensor}, "config": TrainConfig, "step": int, "losses": [(step,
+        cfm_loss, fm_loss), ...]} -- the newest snapshot's weights and the loss chart's
+        history. The tensors are the snapshot's own (never written to): copy to modify."""
+        snap = self.snapshot
+        if snap is None:
+            return None
+        return {
+            "weights": {k: v.detach().cpu() for k, v in snap.weights.items()},
+            "config": snap.config,
+            "step": int(snap.step),
+            "losses": self.chart.history(),
+        }
+
+    def restore_trained(self, weights, config, step: int, losses) -> None:
+        """Show weights ({name: tensor}) trained with config for step steps in the Learned
+        view and losses [(step, cfm_loss, fm_loss), ...] in the chart, as if trained here;
+        Train continues from them. Data and path are the caller's: patch the Session first
+        (the weights count as trained on the data current when this is called)."""
+        import torch
+
+        self.stop()
+        cpu = {k: torch.as_tensor(v).detach().cpu().clone() for k, v in dict(weights).items()}
+        self._show_trained(cpu, config, int(step), losses)
+
+    def _show_trained(self, weights, config, step: int, losses) -> None:
+        """A new (idle) run holding weights: the Learned view, readouts and chart show them."""
+        from flowviz.core.training_loop import LossPoint
+
+        self._run += 1
+        self._weights_data, self._weights_source = self.state.data, self.state.source
+        self.warning = None
+        self.panel.show_warning(None)
+        self.chart.clear()
+        self.chart.set_coupling(config.coupling)
+        points = [LossPoint(int(s), float(cfm), float(fm)) for s, cfm, fm in losses]
+        self.chart.add(points)
+        last = points[-1] if points else LossPoint(step, math.nan, math.nan)
+        snap = Snapshot(
+            step, last.cfm_loss, last.fm_loss, last.step, frozen_weights(weights), config, "",
+            run=self._run,
+        )  # fmt: skip
+        self._on_snapshot(snap)
+
+
+def _named(name: str, exc: BaseException) -> str:
+    """One line that starts with the file's name."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if text.startswith(name) else f"{name}: {text}"
+
+
+def _read_checkpoint(filename: str, base):
+    """Frame worker: read and check a checkpoint and build its Session patch (validated
+    against base, the Session when the load began). -> (name, Checkpoint, weights, patch),
+    or a ValueError whose one line names the file; never raises."""
+    from flowviz.core import checkpoint
+    from flowviz.core.frames import typical_point
+    from flowviz.session import frozen_points, settings_of
+
+    name = Path(filename).name
+    try:
+        ckpt = checkpoint.load(filename)
+        weights = {k: v.detach().cpu().clone() for k, v in ckpt.model.state_dict().items()}
+        patch = settings_of(ckpt.config, device=base.training.device)
+        data = frozen_points(ckpt.data.numpy())
+        source = None if ckpt.source is None else frozen_points(ckpt.source.numpy())
+        patch.update(data=data, source=source, origin=name, selected=typical_point(data))
+        base.patch(**patch)  # every value is one the Session takes, or nothing is applied
+    except MemoryError:
+        return ValueError(f"{name}: too large to load into memory")
+    except Exception as exc:  # ValueError from load (names the file), anything else: a line
+        return ValueError(_named(name, exc))
+    return name, ckpt, frozen_weights(weights), patch
 
 
 def _window_action(window, text, shortcut, slot, tip, icon=None) -> QAction:
@@ -597,6 +692,21 @@ def _window_action(window, text, shortcut, slot, tip, icon=None) -> QAction:
     a.triggered.connect(lambda _=False: slot())
     window.addAction(a)
     return a
+
+
+def _quality_text(swd: float, floor: float, data) -> str:
+    """The readout line; with a floor of 0 (one point, or copies of one: a perfect sampler
+    scores 0) there is no ratio, so the SWD stands alone."""
+    import numpy as np
+
+    from flowviz.core import quality
+
+    scale = float(np.abs(data).max()) if len(data) else 1.0
+    ratio = quality.ratio(swd=swd, floor=floor, scale=scale)
+    if ratio is None:
+        why = "floor 0: the data points coincide" if math.isfinite(floor) else "no floor"
+        return f"Sample quality: SWD <b>{swd:.3f}</b> ({why})"
+    return f"Sample quality: SWD <b>{swd:.3f}</b> · floor {floor:.3f} (<b>{ratio:.2f}×</b>)"
 
 
 def _device_label(device: str) -> str:

@@ -4,7 +4,8 @@ the training process that the worker drives, and talks through a channel.
 The loop owns the core Trainer (model and optimizer). Between two optimizer steps it asks
 its channel for commands (pause, resume, one step, stop), and it sends, at most every
 SNAPSHOT_INTERVAL, a snapshot: the step, the latest losses, every reported loss since the
-previous snapshot, and a copy of the weights that later steps cannot change (numpy, so it
+previous snapshot, the loss-growth warning when one was raised since (once per run, so the
+window can say it), and a copy of the weights that later steps cannot change (numpy, so it
 pickles across a process boundary). Snapshots carry only finite weights: a divergence
 sends the last finite ones, then the failure.
 
@@ -85,6 +86,7 @@ class _Run:
         self.reports: list[LossPoint] = []
         self.last = LossPoint(job.start_step, math.nan, math.nan)
         self.seq = 0
+        self.warning: str | None = None  # raised since the last snapshot (LossWatch)
 
     def run(self) -> None:
         import torch
@@ -162,6 +164,7 @@ class _Run:
             if report is not None:
                 self.last = LossPoint(self.total(), report.cfm_loss, report.fm_loss)
                 self.reports.append(self.last)
+                self.warning = report.warning or self.warning
                 now = time.perf_counter()
                 if single or now >= next_send:
                     self._snapshot()
@@ -200,9 +203,11 @@ class _Run:
                 "steps_per_s": self.rate,
                 "seq": self.seq,
                 "final": final,
+                "warning": self.warning,
             },
         )
         self.reports = []
+        self.warning = None
 
 
 def _finite(weights) -> bool:

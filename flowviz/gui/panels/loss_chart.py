@@ -207,6 +207,13 @@ class LossChart(QWidget):
         if added and not self._redraw_timer.isActive():
             self._redraw_timer.start()
 
+    def history(self) -> list[tuple[int, float, float]]:
+        """Every kept report as (step, cfm_loss, fm_loss), oldest first (beyond MAX_POINTS
+        the history was thinned): what a session file stores to redraw the chart."""
+        s = self.series
+        steps, cfm, fm = s.step[: s.n], s.raw["cfm"][: s.n], s.raw["fm"][: s.n]
+        return [(int(a), float(b), float(c)) for a, b, c in zip(steps, cfm, fm, strict=True)]
+
     def latest_gap(self) -> float:
         """The smoothed L_FM - L_CFM (NaN before the first report)."""
         s = self.series

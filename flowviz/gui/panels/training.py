@@ -3,6 +3,7 @@
 Its settings are bound both ways to the Session (training settings and the Learned view's
 options): each widget patches its own field, and the Session's changes are shown; so a
 loaded checkpoint's values are kept exactly even where a widget's range is narrower. The
+ranges are core.limits', the command line's: what one accepts, the other shows. The
 controller (gui.training) starts runs from the Session and writes the readouts here. The
 buttons are QToolButtons bound to the Train menu's actions, so each shows its shortcut in its
 tooltip and is enabled with its action.
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from flowviz.core import limits
 from flowviz.core.choices import ACTIVATIONS, COUPLINGS, PATHS, SOLVERS
 from flowviz.gui.views.learned_view import ERROR_TIP
 from flowviz.session import FOLLOW, TrainSettings
@@ -70,6 +72,20 @@ class LogSpinBox(QDoubleSpinBox):
         self.setValue(ladder[k % 3] * 10 ** (k // 3))
 
 
+class SeedBox(QDoubleSpinBox):
+    """A whole number from 0 to 2**32 - 1 (a QSpinBox stops at 2**31 - 1, and setting a
+    larger seed from a checkpoint raised OverflowError). Doubles hold these exactly."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setDecimals(0)
+        self.setRange(limits.SEED.lo, limits.SEED.hi)
+        self.setGroupSeparatorShown(False)
+
+    def seed(self) -> int:
+        return int(self.value())
+
+
 class TrainingPanel(QWidget):
     """The run buttons, the settings bound to state.session.training and .learned, and the
     readout labels; changed: the user changed a training setting (the controller says when
@@ -94,18 +110,23 @@ class TrainingPanel(QWidget):
             self.buttons[key] = b
         outer.addLayout(buttons)
 
-        self.width_box = self._spin(4, 1024, 128, "Hidden units per layer of the MLP v_θ", 16)
-        self.depth_box = self._spin(1, 8, 3, "Hidden layers of the MLP v_θ")
+        self.width_box = self._spin(limits.WIDTH, 128, "Hidden units per layer of the MLP v_θ", 16)
+        self.depth_box = self._spin(limits.DEPTH, 3, "Hidden layers of the MLP v_θ")
         self.activation_box = self._combo({a: a for a in ACTIVATIONS}, "Activation function")
-        self.lr_box = LogSpinBox(1e-6, 1e9, self)
+        self.lr_box = LogSpinBox(limits.LR.lo, limits.LR.hi, self)
         self.lr_box.setValue(2e-3)
         self.lr_box.setToolTip(
             "Adam learning rate (cosine-decayed to 0 over the steps). Too large and the loss "
             "diverges: the run stops and keeps the last finite weights."
         )
         self.lr_box.setKeyboardTracking(False)
-        self.batch_box = self._spin(2, 8192, 256, "Pairs (z, x_0, t) per optimizer step", 64)
-        self.steps_box = self._spin(0, 1_000_000, 3000, "", 500)
+        self.batch_box = self._spin(limits.BATCH_SIZE, 256, "", 64)
+        self.batch_box.setToolTip(
+            f"Pairs (z, x₀, t) per optimizer step: up to {limits.BATCH_SIZE.hi}, "
+            f"{limits.COUPLED_BATCH_SIZE.hi} with an OT or Sinkhorn coupling (n² memory)"
+        )
+        steps = limits.Range("steps", 0, limits.STEPS.hi, integer=True)  # 0: until stopped
+        self.steps_box = self._spin(steps, 3000, "", 500)
         self.steps_box.setSpecialValueText("until stopped")
         self.steps_box.setToolTip("Optimizer steps per run (0: run until stopped)")
         self.coupling_box = self._combo(
@@ -117,7 +138,9 @@ class TrainingPanel(QWidget):
             {FOLLOW: "as the tool bar", **PATHS},
             "Probability path trained on; by default the one chosen in the tool bar",
         )
-        self.seed_box = self._spin(0, 2**31 - 1, 0, "Seed of the initial weights and batches")
+        self.seed_box = SeedBox(self)
+        self.seed_box.setToolTip(f"Seed of the initial weights and batches (0 to {limits.SEED.hi})")
+        self.seed_box.setKeyboardTracking(False)
         self.device_box = QComboBox(self)
         self.device_box.addItem("auto", "auto")
         self.device_box.setToolTip(
@@ -146,7 +169,7 @@ class TrainingPanel(QWidget):
             "ODE solver moving the Learned view's particles with v_θ: euler (1 network call "
             "per step), midpoint (2), rk4 (4)"
         )
-        self.solver_steps_box = self._spin(1, 500, 20, "")
+        self.solver_steps_box = self._spin(limits.SOLVER_STEPS, 20, "")
         self.solver_steps_box.setToolTip(
             "Solver steps from t = 0 to 1. Few steps show the discretisation error: the "
             "particles overshoot and land off the data."
@@ -165,13 +188,19 @@ class TrainingPanel(QWidget):
         outer.addWidget(_heading("Progress"))
         self.progress = QLabel("Not trained yet.")
         self.losses = QLabel("")
+        self.warning = QLabel("")
+        self.warning.setToolTip(
+            "The loss grew by orders of magnitude during the run: the learning rate is "
+            "probably too high (the run goes on; only NaN stops it)"
+        )
+        self.warning.setVisible(False)
         self.quality = QLabel("")
         self.quality.setToolTip(
             "Sliced Wasserstein distance between samples of the current network (integrated "
             "from t = 0 to 1) and the data. Floor: what a perfect sampler of these points "
             "scores (the data against resamples of itself)."
         )
-        for w in (self.progress, self.losses, self.quality):
+        for w in (self.progress, self.losses, self.warning, self.quality):
             w.setTextFormat(Qt.TextFormat.RichText)
             w.setWordWrap(True)
             outer.addWidget(w)
@@ -203,9 +232,9 @@ class TrainingPanel(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(330, super().sizeHint().height())
 
-    def _spin(self, lo: int, hi: int, value: int, tip: str, step: int = 1) -> QSpinBox:
+    def _spin(self, bounds: limits.Range, value: int, tip: str, step: int = 1) -> QSpinBox:
         box = QSpinBox(self)
-        box.setRange(lo, hi)
+        box.setRange(int(bounds.lo), int(bounds.hi))
         box.setSingleStep(step)
         box.setValue(value)
         box.setToolTip(tip)
@@ -231,21 +260,41 @@ class TrainingPanel(QWidget):
         box.setCurrentIndex(max(0, box.findData(current)))
         box.blockSignals(False)
 
+    def show_warning(self, text: str | None) -> None:
+        """Show (or with None, hide) the run's loss-growth warning under the losses."""
+        from html import escape
+
+        self.warning.setText(f"<b>Warning:</b> {escape(text)}" if text else "")
+        self.warning.setVisible(bool(text))
+
     def values(self) -> TrainSettings:
         """The Session's training settings (what the next run uses)."""
         return self.state.session.training
 
     def _on_widget(self, part: str, key: str) -> None:
         value = _value(getattr(self, f"_{part}")[key])
+        changes = {key: value}
         if part == "training" and key == "steps":
-            value = value or None  # 0: until stopped
-        self.state.update(**{part: {key: value}})
+            changes[key] = value or None  # 0: until stopped
+        if part == "training" and key == "coupling":
+            # The user chose the coupling: a batch too large for it is brought into range
+            # in the same patch (an OT coupling's n x n cost matrix bounds the batch).
+            batch = limits.batch_size_range(value)
+            size = self.state.session.training.batch_size
+            if not batch.contains(size):
+                changes["batch_size"] = int(batch.clamp(size))
+        self.state.update(**{part: changes})
         if part == "training":
             self.changed.emit()
 
     def sync(self) -> None:
-        """Show the Session's training settings and Learned-view options."""
+        """Show the Session's training settings and Learned-view options (never writing
+        back: a value outside a widget's range stays in the Session as it is)."""
         s = self.state.session
+        batch = limits.batch_size_range(s.training.coupling)
+        self.batch_box.blockSignals(True)
+        self.batch_box.setMaximum(int(batch.hi))
+        self.batch_box.blockSignals(False)
         for part, widgets in (("training", self._training), ("learned", self._learned)):
             values = getattr(s, part)
             for key, widget in widgets.items():
@@ -270,6 +319,8 @@ def _value(widget):
         return widget.currentData()
     if isinstance(widget, QCheckBox):
         return widget.isChecked()
+    if isinstance(widget, SeedBox):
+        return widget.seed()
     return widget.value()
 
 

@@ -62,7 +62,8 @@ class Snapshot:
     "" for weights that were not trained here); reports: every reported step since the
     previous snapshot, for the loss chart; steps_per_s: the recent rate; run: which run
     (an old run's late snapshot is ignored); seq: its number within the run; final: the
-    run has ended (finished, stopped or diverged).
+    run has ended (finished, stopped or diverged); warning: the run's loss-growth warning
+    (core.training.LossWatch), on the one snapshot after it was raised, else None.
     """
 
     step: int
@@ -77,6 +78,7 @@ class Snapshot:
     run: int = 0
     seq: int = 0
     final: bool = False
+    warning: str | None = None
 
     @property
     def gap(self) -> float:

@@ -181,6 +181,8 @@ def test_checkpoint_round_trip_through_the_file_menu(
     assert c.snapshot.step == 0
 
     c.actions["load_checkpoint"].trigger()
+    assert c.loading() and "Loading net.pt" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: not c.loading(), timeout=WAIT)
     assert not messages
     np.testing.assert_array_equal(window.state.data, data)
     assert c.panel.values().width == 32 and c.snapshot.step == saved.step
@@ -192,7 +194,7 @@ def test_checkpoint_round_trip_through_the_file_menu(
 
 
 def test_a_corrupt_checkpoint_is_refused_and_changes_nothing(
-    window, trainer, tmp_path, monkeypatch, messages
+    qtbot, window, trainer, tmp_path, monkeypatch, messages
 ):
     c = trainer
     path = tmp_path / "broken.pt"
@@ -201,6 +203,7 @@ def test_a_corrupt_checkpoint_is_refused_and_changes_nothing(
     c.reset_weights()
     before = (np.array(window.state.data), c.snapshot, c.panel.values(), window.undo.count())
     c.actions["load_checkpoint"].trigger()
+    qtbot.waitUntil(lambda: not c.loading(), timeout=WAIT)
     assert len(messages) == 1 and "broken.pt" in messages[0]
     assert np.array_equal(window.state.data, before[0])
     assert (c.snapshot, c.panel.values(), window.undo.count()) == before[1:]
@@ -223,7 +226,9 @@ def test_few_solver_steps_show_discretisation_error(qtbot, window, trainer):
     assert view.current_frame().heat is not None  # the error map
 
 
-def test_a_cli_checkpoint_sets_data_path_settings_and_weights(window, trainer, tmp_path, messages):
+def test_a_cli_checkpoint_sets_data_path_settings_and_weights(
+    qtbot, window, trainer, tmp_path, messages
+):
     from flowviz.core import data, model, training
 
     config = training.with_overrides(
@@ -234,7 +239,9 @@ def test_a_cli_checkpoint_sets_data_path_settings_and_weights(window, trainer, t
     path = tmp_path / "cli.pt"
     checkpoint.save(path, model=net, config=config, data=points, step=50)
     c = trainer
-    assert c.load_checkpoint(str(path)) and not messages
+    c.load_checkpoint(str(path))
+    qtbot.waitUntil(lambda: not c.loading(), timeout=WAIT)
+    assert not messages
     np.testing.assert_array_equal(window.state.data, points.numpy())
     assert window.state.path.name == "polynomial" and window.state.path.n == 3.0
     h = c.panel.values()
@@ -257,3 +264,143 @@ def test_train_without_data_says_so_and_starts_nothing(window, trainer):
     assert "No data points" in window.statusBar().currentMessage()
     window.undo.undo()  # nothing was lost: the points come back
     assert len(window.state.data) > 0
+
+
+def test_a_checkpoint_beyond_the_old_ranges_is_kept_as_stored(
+    qtbot, window, trainer, tmp_path, messages
+):
+    """Issue 12, items 3-4: seed 2**32 - 1, depth 12, lr 1e-8 and batch 16384 (the CLI's
+    ranges) load whole, are shown, and Train continues from the loaded weights."""
+    from flowviz.core import data, limits, model, training
+
+    config = training.with_overrides(
+        training.TrainConfig(),
+        width=16,
+        depth=12,
+        lr=1e-8,
+        batch_size=16384,
+        seed=limits.SEED.hi,
+        steps=20,
+    )
+    net = model.build(config.model, seed=1)
+    path = tmp_path / "wide.pt"
+    checkpoint.save(path, model=net, config=config, data=data.preset("moons", 100), step=7)
+    c, p = trainer, trainer.panel
+    c.load_checkpoint(str(path))
+    qtbot.waitUntil(lambda: not c.loading(), timeout=WAIT)
+    assert not messages
+    h = c.panel.values()
+    assert (h.seed, h.depth, h.lr, h.batch_size) == (2**32 - 1, 12, 1e-8, 16384)
+    assert (p.seed_box.seed(), p.depth_box.value(), p.batch_box.value()) == (2**32 - 1, 12, 16384)
+    assert c.snapshot.step == 7
+    c.train()
+    assert "continuing from step 7" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: c.mode == "idle", timeout=WAIT)
+    assert c.snapshot.step == 27 and not messages
+
+
+def test_the_panel_takes_the_limits_ranges_and_batch_follows_the_coupling(window, trainer):
+    from flowviz.core import limits
+
+    p, state = trainer.panel, window.state
+    assert (p.width_box.maximum(), p.depth_box.maximum()) == (limits.WIDTH.hi, limits.DEPTH.hi)
+    assert (p.lr_box.minimum(), p.lr_box.maximum()) == (limits.LR.lo, limits.LR.hi)
+    assert p.batch_box.maximum() == limits.BATCH_SIZE.hi
+    p.seed_box.setValue(3_000_000_000)  # beyond a QSpinBox's 2**31 - 1
+    assert state.session.training.seed == 3_000_000_000
+    assert isinstance(state.session.training.seed, int)
+    p.batch_box.setValue(10_000)
+    assert state.session.training.batch_size == 10_000
+    p.coupling_box.setCurrentIndex(p.coupling_box.findData("ot"))
+    assert state.session.training.coupling == "ot"
+    assert state.session.training.batch_size == limits.COUPLED_BATCH_SIZE.hi  # in one patch
+    assert p.batch_box.maximum() == limits.COUPLED_BATCH_SIZE.hi
+    p.coupling_box.setCurrentIndex(p.coupling_box.findData("independent"))
+    assert p.batch_box.maximum() == limits.BATCH_SIZE.hi
+    assert state.session.training.batch_size == limits.COUPLED_BATCH_SIZE.hi  # not changed back
+
+
+def test_a_growing_loss_is_warned_about_in_the_panel_and_the_status_bar(
+    qtbot, window, trainer, messages
+):
+    """Issue 12, item 14: lr 10 sends the loss up 100x within ~25 steps; the child
+    process's warning reaches the window with its snapshot."""
+    c = trainer
+    said = []
+    window.statusBar().messageChanged.connect(said.append)
+    c.panel.lr_box.setValue(10.0)
+    c.train()
+    qtbot.waitUntil(lambda: c.warning is not None, timeout=WAIT)
+    assert "learning rate is probably too high" in c.warning
+    assert c.panel.warning.isVisible() and "too high" in c.panel.warning.text()
+    assert any(m.startswith("Warning: the loss grew") for m in said)
+    c.stop()
+    c.panel.lr_box.setValue(2e-3)
+    c.reset_weights()
+    c.train()  # a new run clears it
+    assert c.warning is None and not c.panel.warning.isVisible()
+    c.stop()
+
+
+def test_the_finished_status_names_the_losses_without_underscores(qtbot, window, trainer):
+    c = trainer
+    c.panel.steps_box.setValue(30)
+    c.train()
+    qtbot.waitUntil(lambda: c.mode == "idle", timeout=WAIT)
+    text = window.statusBar().currentMessage()
+    assert text.startswith("Finished: step 30, CFM loss ") and "FM loss" in text
+    assert "_" not in text
+
+
+@pytest.mark.parametrize("points", [[[0.5, -0.25]], [[1.0, 1.0]] * 40])
+def test_sample_quality_with_a_zero_floor_shows_the_swd_alone(qtbot, window, trainer, points):
+    """Issue 12, item 2: one point, or copies of one: the floor is 0, no ratio, no error."""
+    from flowviz.core import quality
+
+    failed = []
+    window.worker.failed.connect(failed.append)
+    c = trainer
+    window.state.set_data(np.array(points, np.float32))
+    c.reset_weights()
+    qtbot.waitUntil(lambda: "Sample quality" in c.panel.quality.text(), timeout=WAIT)
+    assert "floor 0" in c.panel.quality.text() and "×" not in c.panel.quality.text()
+    assert c.quality is not None and c.quality[1] == 0.0 and not failed
+    assert quality.ratio(swd=0.4, floor=0.0) is None
+    assert quality.ratio(swd=0.4, floor=0.2) == pytest.approx(2.0)
+
+
+def test_trained_state_round_trips_through_restore_trained(qtbot, window, trainer):
+    """The session-file seam: weights, config, step and the loss history come back as if
+    trained here, and Train continues from them."""
+    c = trainer
+    assert c.trained_state() is None
+    c.panel.steps_box.setValue(60)
+    c.train()
+    qtbot.waitUntil(lambda: c.mode == "idle", timeout=WAIT)
+    kept = c.trained_state()
+    assert set(kept) == {"weights", "config", "step", "losses"}
+    assert kept["step"] == 60 and len(kept["losses"]) == c.chart.series.n > 0
+    assert all(w.device.type == "cpu" for w in kept["weights"].values())
+    step, cfm, fm = kept["losses"][-1]
+    assert isinstance(step, int) and math.isfinite(cfm) and math.isfinite(fm)
+
+    c.reset_weights()
+    assert c.trained_state()["step"] == 0 and c.trained_state()["losses"] == []
+    c.restore_trained(kept["weights"], kept["config"], kept["step"], kept["losses"])
+    back = c.trained_state()
+    assert back["step"] == 60 and back["config"] == kept["config"]
+    assert back["losses"] == kept["losses"]
+    for k, v in kept["weights"].items():
+        assert torch.equal(back["weights"][k], v)
+
+    def shown() -> bool:  # the Learned view draws the restored weights
+        drawn = c.view.field.model.state_dict()
+        return all(torch.equal(drawn[k], v) for k, v in kept["weights"].items())
+
+    qtbot.waitUntil(shown, timeout=WAIT)
+    assert "L<sub>CFM</sub>" in c.panel.losses.text()
+    c.panel.steps_box.setValue(10)
+    c.train()
+    assert "continuing from step 60" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: c.mode == "idle", timeout=WAIT)
+    assert c.snapshot.step == 70

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence, QUndoStack
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QImage,
+    QImageReader,
+    QKeySequence,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -97,6 +104,7 @@ class MainWindow(QMainWindow):
         self._view_actions: dict[str, QAction] = {}
         self._docks: dict[str, QDockWidget] = {}
         self._preset_names: list[str] = []
+        self._loads = 0  # files being read on the worker (open_points, import_image)
 
         self.conditional = ConditionalView(self.state, style=self.style_)
         self.marginal = MarginalView(self.state, worker=self.worker, style=self.style_)
@@ -387,20 +395,57 @@ class MainWindow(QMainWindow):
         self._edit(self._points_patch(which, empty, "drawn"), f"Clear {which}")
         self.show_status(f"Cleared the {which}. Draw with the brush (B) or pick a preset.")
 
-    def open_points(self, filename: str) -> bool:
-        """Load a CSV / .npy point set into the set being drawn; on a bad file show the
-        problem and leave the data untouched."""
-        from flowviz.core import data
+    def open_points(self, filename: str) -> None:
+        """Load a CSV / .npy point set into the set being drawn, read and checked on the
+        frame worker (a 1M-row file takes seconds: the window keeps answering); on a bad
+        file show the problem in one line and leave the data untouched."""
+        which = self.tools.target
 
-        try:
-            pts = data.load_points(filename).numpy()
-        except ValueError as exc:
-            self.show_error(str(exc))
-            return False
+        def read():
+            from flowviz.core import data
+            from flowviz.session import frozen_points
+
+            pts = frozen_points(data.load_points(filename).numpy())
+            return pts, self._points_patch(which, pts, Path(filename).name)
+
+        def apply(result) -> None:
+            pts, patch = result
+            name = Path(filename).name
+            self._edit(patch, f"Open {name}")
+            self.show_status(f"Loaded {len(pts)} points from {name}.")
+
+        self._load_in_background(filename, read, apply)
+
+    def loading(self) -> bool:
+        """A file is being read for open_points or import_image (what tests wait on)."""
+        return self._loads > 0
+
+    def _load_in_background(self, filename: str, read, apply) -> None:
+        """Run read() (file reading and checking: nothing heavy on the UI thread) on the
+        frame worker ahead of frames, saying "Loading NAME…" meanwhile; apply(result) on
+        the UI thread when it arrives, or show the one-line problem naming the file (any
+        exception: a bad file must never reach the event loop as a traceback)."""
         name = Path(filename).name
-        self._edit(self._points_patch(self.tools.target, pts, name), f"Open {name}")
-        self.show_status(f"Loaded {len(pts)} points from {Path(filename).name}.")
-        return True
+
+        def job():
+            try:
+                return read()
+            except MemoryError:
+                return ValueError(f"{name}: too large to load into memory")
+            except Exception as exc:  # data's ValueErrors name the file; anything else too
+                text = " ".join(str(exc).split()) or type(exc).__name__
+                return ValueError(text if text.startswith(name) else f"{name}: {text}")
+
+        def done(result) -> None:
+            self._loads -= 1
+            if isinstance(result, Exception):
+                self.show_error(str(result))
+            else:
+                apply(result)
+
+        self._loads += 1
+        self.show_status(f"Loading {name}…")
+        self.worker.submit(job, done, priority=-0.9, alive=self.worker.isRunning)
 
     def save_points(self, filename: str) -> bool:
         from flowviz.core import data
@@ -413,23 +458,24 @@ class MainWindow(QMainWindow):
         self.show_status(f"Saved to {filename}.")
         return True
 
-    def import_image(self, filename: str) -> bool:
-        """Sample points from the dark pixels of an image into the set being drawn."""
-        image = QImage(filename)
-        if image.isNull():
-            self.show_error(f"{Path(filename).name}: not a readable image")
-            return False
-        gray = _grayscale(image)
-        try:
-            pts = frames.image_points(
-                gray, n=self.state.session.count, rng=np.random.default_rng(0)
-            )
-        except ValueError as exc:
-            self.show_error(f"{Path(filename).name}: {exc}")
-            return False
+    def import_image(self, filename: str) -> None:
+        """Sample points from the dark pixels of an image into the set being drawn; read
+        on the frame worker, downscaled while reading (a huge image is never decoded at
+        full size where the format allows, else it is refused as too large)."""
+        which, count = self.tools.target, self.state.session.count
         name = Path(filename).name
-        self._edit(self._points_patch(self.tools.target, pts, name), f"Import {name}")
-        return True
+
+        def read():
+            gray = _read_grayscale(filename)
+            pts = frames.image_points(gray, n=count, rng=np.random.default_rng(0))
+            return pts, self._points_patch(which, pts, name)
+
+        def apply(result) -> None:
+            pts, patch = result
+            self._edit(patch, f"Import {name}")
+            self.show_status(f"Imported {len(pts)} points from {name}.")
+
+        self._load_in_background(filename, read, apply)
 
     def open_points_dialog(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open points", "", POINT_FILTER)
@@ -584,7 +630,36 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _grayscale(image: QImage, max_side: int = 400) -> np.ndarray:
+#: Pixels an image may have where its format cannot downscale while reading: Qt decodes it
+#: whole, and refuses beyond its allocation limit (256 MB, 4 bytes a pixel).
+MAX_IMAGE_PIXELS = 64 * 2**20
+MAX_SIDE = 400  # the grayscale grid sampled (finer adds nothing to a few thousand points)
+
+
+def _read_grayscale(filename: str) -> np.ndarray:
+    """Read an image at most MAX_SIDE pixels across (scaled while decoding), any thread.
+    -> (h, w) in [0, 1]; ValueError naming the file when unreadable or too large."""
+    name = Path(filename).name
+    reader = QImageReader(filename)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if not size.isValid():
+        raise ValueError(f"{name}: not a readable image ({reader.errorString()})")
+    w, h = size.width(), size.height()
+    if max(w, h) > MAX_SIDE:
+        reader.setScaledSize(size.scaled(MAX_SIDE, MAX_SIDE, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        if w * h > MAX_IMAGE_PIXELS:
+            raise ValueError(
+                f"{name}: too large ({w} × {h} pixels; at most {MAX_IMAGE_PIXELS / 1e6:.0f} "
+                "megapixels in this format: scale it down first)"
+            )
+        raise ValueError(f"{name}: not a readable image ({reader.errorString()})")
+    return _grayscale(image)
+
+
+def _grayscale(image: QImage, max_side: int = MAX_SIDE) -> np.ndarray:
     """QImage -> (h, w) float array in [0, 1] (transparent counts as white)."""
     if max(image.width(), image.height()) > max_side:
         image = image.scaled(

@@ -1,4 +1,4 @@
-"""Command line: launch the app, or train and sample without a window."""
+"""Command line: launch the app, or train, sample and export without a window."""
 
 from __future__ import annotations
 
@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--solver", default="midpoint", choices=choices.SOLVERS)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", required=True, help=".npy or .csv file to write")
+
+    from flowviz.export import command
+
+    command.add_parser(sub)
     return p
 
 
@@ -93,11 +97,7 @@ def _same_file(a: str, b: str) -> bool:
 def _check_out(out: str, suffixes: tuple[str, ...], what: str, inputs: dict[str, str]) -> None:
     """Fail before the work, not after it: --out must not be one of the inputs (that would
     destroy them), must have a suffix for what is written, and must be writable."""
-    for option, path in inputs.items():
-        if path and _same_file(out, path):
-            raise UserError(
-                f"--out {out} is also the {option} file; writing it would destroy the input"
-            )
+    _no_clash(out, inputs)
     suffix = Path(out).suffix.lower()
     if suffix not in suffixes:
         raise UserError(
@@ -107,6 +107,15 @@ def _check_out(out: str, suffixes: tuple[str, ...], what: str, inputs: dict[str,
     from flowviz.core import atomic
 
     atomic.check_writable(out, label=f"--out {out}")
+
+
+def _no_clash(out: str, inputs: dict[str, str | None]) -> None:
+    """--out must not be one of the input files: writing it would destroy them."""
+    for option, path in inputs.items():
+        if path and (option != "--data" or _is_file_spec(path)) and _same_file(out, path):
+            raise UserError(
+                f"--out {out} is also the {option} file; writing it would destroy the input"
+            )
 
 
 def _check_ranges(checks) -> None:
@@ -219,7 +228,7 @@ def _sample_chunk(width: int) -> int:
 def _sample(args) -> int:
     import torch
 
-    from flowviz.core import checkpoint, data, limits, solvers
+    from flowviz.core import checkpoint, data, frames, limits, solvers
 
     _check_ranges(
         [
@@ -230,12 +239,12 @@ def _sample(args) -> int:
     )
     _check_out(args.out, (".npy", ".csv", ".txt"), "a point set", {"--checkpoint": args.checkpoint})
     ckpt = checkpoint.load(args.checkpoint)
-    g = torch.Generator().manual_seed(args.seed)
-    if ckpt.source is None:
-        x0 = torch.randn(args.n, 2, generator=g)
-    else:
-        pick = torch.randint(len(ckpt.source), (args.n,), generator=g)
-        x0 = ckpt.source[pick] + ckpt.config.sigma_min * torch.randn(args.n, 2, generator=g)
+    source = None if ckpt.source is None else ckpt.source.numpy()
+    x0 = torch.from_numpy(
+        frames.particle_starts(
+            n=args.n, source=source, sigma_min=ckpt.config.sigma_min, seed=args.seed
+        )
+    )
     model = ckpt.model
     grid = solvers.time_grid(args.steps)
     size = _sample_chunk(ckpt.config.model.width)
@@ -257,6 +266,12 @@ def _sample(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from flowviz.export import command
+
+    return command.run(args, load_points=_points, check_inputs=_no_clash)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
@@ -266,8 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         return run(argv[1:] if args.command else argv)
     from flowviz.core.training import DivergenceError
 
+    commands = {"train": _train, "sample": _sample, "export": _export}
     try:
-        return _train(args) if args.command == "train" else _sample(args)
+        return commands[args.command](args)
     except (UserError, ValueError, OSError, DivergenceError) as exc:
         print(f"flowviz: error: {exc}", file=sys.stderr)
         return 2

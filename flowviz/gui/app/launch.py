@@ -1,4 +1,4 @@
-"""App start: make the window with its extensions (live training) and run the event loop."""
+"""App start: make the window with its extensions (live training, export) and run the event loop."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from flowviz.gui.app.main_window import MainWindow
+from flowviz.gui.export import install_export
 from flowviz.gui.training.controller import install_training
 
 #: What every app window gets installed on it: name -> install(window).
-EXTENSIONS = {"training": install_training}
+EXTENSIONS = {
+    "training": install_training,
+    "export": install_export,
+}
 
 
 def make_window(settings: QSettings | None = None) -> MainWindow:
-    """The app's window: MainWindow with live training installed (tests use this too)."""
+    """The app's window: MainWindow with its extensions installed (tests use this too)."""
     return MainWindow(settings, extensions=EXTENSIONS)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QObject
 
+from flowviz.render.canvas import fit_camera
 from flowviz.session import Camera as SessionCamera
 
 
@@ -59,9 +60,8 @@ class Camera(QObject):
             self._fit(box)
 
     def _fit(self, box: pg.ViewBox) -> None:
-        (cx, cy), h = self.center, self.half
         self._applying = True
         try:
-            box.setRange(xRange=(cx - h, cx + h), yRange=(cy - h, cy + h), padding=0)
+            fit_camera(box, self.center, self.half)
         finally:
             self._applying = False

@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QGraphicsScene, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from flowviz.core.frames import LIM
+from flowviz.render.canvas import make_plot
 from flowviz.render.picture import FrameDrawer
 from flowviz.render.scene import FieldScene
 from flowviz.render.style import Style
 
 
 class PlotView(QWidget):
-    """Title + square plot over [-LIM, LIM]^2; scene holds the drawn items."""
+    """Title + square plot (render.canvas.make_plot); scene holds the drawn items."""
 
     def __init__(self, state, title: str, style: Style, parent=None):
         super().__init__(parent)
@@ -23,18 +23,11 @@ class PlotView(QWidget):
         self.title = QLabel(title)
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = make_plot(style)  # as the exporter's Canvas makes it
         self.plot_widget.setMinimumSize(240, 240)
-        # Items change every frame: a BSP index would be rebuilt each time for nothing.
-        self.plot_widget.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
-        self.plot.setAspectLocked(True)
-        self.plot.setRange(xRange=(-LIM, LIM), yRange=(-LIM, LIM), padding=0)
-        self.plot.hideButtons()
-        self.plot.setMenuEnabled(False)
         self.scene = FieldScene(self.plot, style)
         self.drawer = FrameDrawer(self.scene)
-        self.plot_widget.setBackground(style.background)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)

@@ -1,0 +1,221 @@
+"""`flowviz export`: an animation of a data set (and a trained model) without a window.
+
+    python main.py export --data moons --view side-by-side --frames 120 --fps 30 \\
+        --size 1280x720 --out moons.mp4
+
+Every argument is checked before any work (one line, `flowviz: error: ...`, exit 2); the
+extension of --out chooses the format (.mp4, .gif, .webm, or a folder for PNG frames).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from flowviz.core import choices
+
+VIEW_SETS = {
+    "side-by-side": ("conditional", "marginal"),
+    "all": choices.VIEWS,
+}
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    e = sub.add_parser(
+        "export",
+        help="write an animation (MP4, GIF, WebM or PNG frames) without a window",
+        description="Export the flow of a data set as an animation; the picture is the "
+        "window's. The --out extension chooses the format: .mp4, .gif, .webm, or a folder "
+        "name for numbered PNG frames.",
+    )
+    e.add_argument("--out", required=True, help="file (.mp4, .gif, .webm) or folder to write")
+    e.add_argument("--data", help="a preset name or a .csv/.npy point file (default: moons)")
+    e.add_argument("--n", type=int, default=1000, help="points drawn from a preset")
+    e.add_argument("--source", help="a .csv/.npy source point set instead of N(0, I)")
+    e.add_argument("--checkpoint", help="a trained model (.pt): adds the learned view")
+    e.add_argument("--train-steps", type=int, default=0, help="train a model first (steps)")
+    e.add_argument(
+        "--view",
+        default="side-by-side",
+        help="conditional, marginal, learned, a comma list, side-by-side (conditional and "
+        "marginal, plus learned with a model) or all",
+    )
+    e.add_argument("--frames", type=int, default=120)
+    e.add_argument("--fps", type=float, default=30.0)
+    e.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT in pixels")
+    e.add_argument("--path", choices=tuple(choices.PATHS), help="probability path")
+    e.add_argument("--sigma-min", type=float)
+    e.add_argument("--poly-n", type=float, help="exponent of the polynomial path")
+    e.add_argument("--particles", type=int, default=3000)
+    e.add_argument("--trails", type=int, default=6, help="trail length in time steps (0: none)")
+    e.add_argument("--arrows", default="length", choices=choices.ARROWS)
+    e.add_argument("--heatmap", default="density", choices=choices.HEAT)
+    e.add_argument("--reverse", action="store_true", help="data -> noise")
+    e.add_argument("--loop", action="store_true", help="noise -> data -> noise")
+    e.add_argument("--theme", default="light", choices=("light", "dark"))
+    e.add_argument("--title", default="")
+    e.add_argument("--no-time-label", action="store_true", help='no "t = 0.42" under the views')
+    e.add_argument("--no-caption", action="store_true", help="no formula caption")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    return e
+
+
+def _size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not m:
+        raise ValueError(f"--size {text!r}: write it as WIDTHxHEIGHT, e.g. 1280x720")
+    return int(m[1]), int(m[2])
+
+
+def _views(text: str, learned: bool) -> tuple[str, ...]:
+    if text in VIEW_SETS:
+        views = VIEW_SETS[text]
+        if text == "side-by-side" and learned:
+            views = choices.VIEWS
+        return tuple(views)
+    views = tuple(v.strip() for v in text.split(",") if v.strip())
+    bad = [v for v in views if v not in choices.VIEWS]
+    if bad or not views:
+        raise ValueError(
+            f"--view {text!r}: choose conditional, marginal, learned (comma-separated), "
+            "side-by-side or all"
+        )
+    return views
+
+
+def run(args, *, load_points, check_inputs) -> int:
+    """The export command. load_points(spec, n, seed) and check_inputs(out, inputs) are the
+    CLI's own rules for --data and for not overwriting an input."""
+    from flowviz.core import limits
+    from flowviz.export.animation import Spec, export
+    from flowviz.export.writers import plan
+
+    width, height = _size(args.size)
+    learned = bool(args.checkpoint or args.train_steps)
+    views = _views(args.view, learned)
+    if "learned" in views and not learned:
+        raise ValueError("--view learned needs a model: give --checkpoint or --train-steps")
+    for rng, value, option in (
+        (limits.POINTS, args.n, "--n"),
+        (limits.PARTICLES, args.particles, "--particles"),
+        (limits.SEED, args.seed, "--seed"),
+    ):
+        rng.check(value, option)
+    if args.train_steps:
+        limits.STEPS.check(args.train_steps, "--train-steps")
+    if not 0 <= args.trails <= 60:
+        raise ValueError(f"--trails must be a whole number from 0 to 60, got {args.trails}")
+    if args.reverse and args.loop:
+        raise ValueError("--reverse and --loop exclude each other")
+    check_inputs(
+        args.out, {"--data": args.data, "--source": args.source, "--checkpoint": args.checkpoint}
+    )
+    target = plan(args.out, width=width, height=height, fps=args.fps, frames=args.frames)
+    spec = Spec(
+        views=views,
+        width=target.width,
+        height=target.height,
+        fps=target.fps,
+        frames=target.frames,
+        direction="loop" if args.loop else "reverse" if args.reverse else "forward",
+        title=args.title,
+        time_label=not args.no_time_label,
+        caption=not args.no_caption,
+        theme=args.theme,
+    )
+    for note in target.notes:
+        print(f"flowviz: note: {note}", file=sys.stderr)
+
+    session, field = _session_and_field(args, load_points)
+    session = session.patch(
+        display={
+            "particles": args.particles,
+            "trails": args.trails,
+            "arrows": args.arrows,
+            "heat": args.heatmap,
+        }
+    )
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if args.quiet:
+            return
+        bar = "#" * (30 * done // total) + "-" * (30 - 30 * done // total)
+        rate = done / max(time.perf_counter() - started, 1e-9)
+        sys.stderr.write(f"\r[{bar}] frame {done}/{total}  {rate:.1f} frames/s")
+        sys.stderr.flush()
+
+    try:
+        path = export(session, spec, target.path, field=field, progress=progress)
+    finally:
+        if not args.quiet:
+            sys.stderr.write("\n")
+    print(f"wrote {path} ({spec.frames} frames, {spec.width}x{spec.height}, {spec.fps:g} fps)")
+    return 0
+
+
+def _session_and_field(args, load_points):
+    """The Session (data, source, path) and the learned field (None without a model)."""
+    import numpy as np
+
+    from flowviz.session import PathSpec, Session
+
+    field = ckpt = None
+    if args.checkpoint:
+        from flowviz.core import checkpoint
+        from flowviz.core.inference import InferenceField
+
+        ckpt = checkpoint.load(args.checkpoint)
+        field = InferenceField(ckpt.model.state_dict(), ckpt.config.model)
+    if args.data or ckpt is None:
+        data = load_points(args.data or "moons", args.n, args.seed)
+    else:
+        data = ckpt.data
+    if args.source:
+        from flowviz.core.data import load_points as load_file
+
+        source = load_file(args.source)
+    else:
+        source = ckpt.source if ckpt is not None and not args.data else None
+    c = ckpt.config if ckpt is not None else None
+    path = PathSpec(
+        name=args.path or (c.path if c else "condot"),
+        sigma_min=args.sigma_min if args.sigma_min is not None else (c.sigma_min if c else 0.0),
+        n=args.poly_n if args.poly_n is not None else (c.poly_n if c else 2.0),
+    )
+    session = Session(
+        data=np.asarray(data, np.float32),
+        source=None if source is None else np.asarray(source, np.float32),
+        path=path,
+        origin=Path(args.data).name if args.data else "moons",
+    )
+    if args.train_steps:
+        field = _train(session, args)
+    return session, field
+
+
+def _train(session, args):
+    """A model trained for --train-steps on the session's data and path (a progress line)."""
+    import torch
+
+    from flowviz.core.inference import InferenceField
+    from flowviz.core.training import Trainer
+    from flowviz.session import train_config
+
+    config = train_config(
+        session.patch(training={"steps": args.train_steps, "seed": args.seed}), device="cpu"
+    )
+    source = None if session.source is None else torch.from_numpy(session.source.copy())
+    trainer = Trainer(data=torch.from_numpy(session.data.copy()), config=config, source=source)
+    for report in trainer.run():
+        if not args.quiet:
+            sys.stderr.write(
+                f"\rtraining: step {report.step}/{args.train_steps}  loss {report.cfm_loss:.4f}"
+            )
+    if not args.quiet:
+        sys.stderr.write("\n")
+    return InferenceField(trainer.weights(), config.model)

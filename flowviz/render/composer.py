@@ -1,0 +1,169 @@
+"""Composer: several views side by side in one image, with a title, each view's name, the
+time label and a caption: the frames of an exported animation or figure.
+
+Each view is a render.canvas.Canvas (the window's plot, off screen); text is set with
+Qt's rich text (sub- and superscripts), sized from the image height so a 720p and a 1080p
+export look alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QTextDocument, QTextOption
+
+from flowviz.core.frames import LIM, ViewFrame
+from flowviz.render.canvas import Canvas, to_array
+from flowviz.render.style import Style
+
+#: Each view's name, as the window titles it.
+VIEW_TITLES = {
+    "conditional": "Conditional &nbsp; p<sub>t</sub>(x | z), u<sub>t</sub>(x | z)",
+    "marginal": "Marginal &nbsp; p<sub>t</sub>(x), u<sub>t</sub>(x)",
+    "learned": "Learned &nbsp; v<sub>θ</sub>(x, t)",
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things go in a width x height image: the title band, each view's name band
+    and plot rectangle (x, y, w, h), and the footer band."""
+
+    title: QRectF | None
+    names: list[QRectF]
+    plots: list[tuple[int, int, int, int]]
+    footer: QRectF | None
+    font_px: float
+
+
+def layout(
+    n: int, width: int, height: int, *, title: bool, footer: bool, names: bool = True
+) -> Layout:
+    """Views in a row: as large as the height allows, centred."""
+    unit = height / 40.0  # one line of text is ~1/40 of the height (18 px at 720p)
+    margin = round(0.6 * unit)
+    top = margin
+    title_rect = None
+    if title:
+        title_rect = QRectF(0, top, width, 2.0 * unit)
+        top += round(2.2 * unit)
+    name_h = round(1.5 * unit) if names else 0
+    foot_h = round(2.6 * unit) if footer else 0
+    avail_h = height - top - name_h - foot_h - margin
+    panel_w = (width - (n + 1) * margin) / n
+    side = int(min(panel_w, avail_h))
+    total = n * side + (n - 1) * margin
+    x0 = (width - total) / 2
+    names_r, plots = [], []
+    for i in range(n):
+        x = round(x0 + i * (side + margin))
+        names_r.append(QRectF(x, top, side, name_h))
+        plots.append((x, top + name_h, side, side))
+    footer_rect = QRectF(0, top + name_h + side + margin / 2, width, foot_h) if footer else None
+    return Layout(title_rect, names_r, plots, footer_rect, font_px=unit)
+
+
+class Composer:
+    """Renders {view: ViewFrame} into (height, width, 3) uint8 frames of one layout."""
+
+    def __init__(
+        self,
+        views: list[str],
+        *,
+        width: int,
+        height: int,
+        style: Style,
+        title: str = "",
+        time_label: bool = True,
+        caption: str = "",
+        names: bool = True,
+    ):
+        self.views, self.width, self.height, self.style = views, width, height, style
+        self.title, self.time_label, self.caption = title, time_label, caption
+        self.layout = layout(
+            len(views),
+            width,
+            height,
+            title=bool(title),
+            footer=time_label or bool(caption),
+            names=names,
+        )
+        self.canvases = {
+            v: Canvas(style, *p[2:]) for v, p in zip(views, self.layout.plots, strict=True)
+        }
+        self._names = names
+        self._docs: dict[tuple[str, float, bool], QTextDocument] = {}
+
+    def render(
+        self,
+        frames: dict[str, ViewFrame | None],
+        t: float,
+        *,
+        center=(0.0, 0.0),
+        half: float = LIM,
+    ) -> np.ndarray:
+        img = QImage(self.width, self.height, QImage.Format.Format_RGB888)
+        img.fill(QColor(*self.style.background))
+        p = QPainter(img)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        lay = self.layout
+        for view, rect, name in zip(self.views, lay.plots, lay.names, strict=True):
+            canvas = self.canvases[view]
+            canvas.draw(frames.get(view), center=center, half=half)
+            canvas.paint(p, rect[0], rect[1])
+            if self._names:
+                self._text(p, VIEW_TITLES.get(view, view), name, 1.0, bold=True)
+        if lay.title is not None:
+            self._text(p, self.title, lay.title, 1.5, bold=True)
+        if lay.footer is not None:
+            parts = []
+            if self.time_label:
+                parts.append(f"<b>t = {t:.2f}</b>")
+            if self.caption:
+                parts.append(self.caption)
+            self._text(p, " &nbsp;&nbsp;·&nbsp;&nbsp; ".join(parts), lay.footer, 1.05)
+        p.end()
+        return to_array(img)
+
+    def close(self) -> None:
+        for canvas in self.canvases.values():
+            canvas.close()
+
+    def _text(self, p: QPainter, html: str, rect: QRectF, scale: float, bold=False) -> None:
+        doc = self._doc(html, rect.width(), self.layout.font_px * scale, bold)
+        h = doc.size().height()
+        p.save()
+        p.translate(QPointF(rect.x(), rect.y() + (rect.height() - h) / 2))
+        doc.drawContents(p)
+        p.restore()
+
+    def _doc(self, html: str, width: float, px: float, bold: bool) -> QTextDocument:
+        key = (html, width, bold)
+        doc = self._docs.get(key)
+        if doc is None:
+            doc = QTextDocument()
+            font = QFont()
+            font.setPixelSize(max(8, round(px)))
+            font.setBold(bold)
+            doc.setDefaultFont(font)
+            doc.setDocumentMargin(0)
+            option = QTextOption(Qt.AlignmentFlag.AlignCenter)
+            option.setWrapMode(QTextOption.WrapMode.WordWrap)
+            doc.setDefaultTextOption(option)
+            colour = QColor(*self.style.foreground).name()
+            doc.setHtml(f'<div style="color:{colour}">{html}</div>')
+            doc.setTextWidth(width)
+            self._docs[key] = doc
+        return doc
+
+
+def rich(text: str) -> str:
+    """Plain formula text as rich text: t^2 -> t<sup>2</sup>, e^{...} -> e<sup>...</sup>,
+    α_t -> α<sub>t</sub>, σ_min -> σ<sub>min</sub>."""
+    text = re.sub(r"\^\{([^}]*)\}", r"<sup>\1</sup>", text)
+    text = re.sub(r"\^([\w.]+)", r"<sup>\1</sup>", text)
+    return re.sub(r"_(\{[^}]*\}|[A-Za-z0-9]+)", lambda m: f"<sub>{m[1].strip('{}')}</sub>", text)

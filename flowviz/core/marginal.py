@@ -7,7 +7,9 @@ the conditional field at the posterior mean E[z | x, t] -- one matrix product pe
 
 With a drawn (empirical) source s_1..s_M and sigma_min > 0, each pair (z_i, s_j) is a
 component: x_t = alpha_t z_i + b_t s_j + sigma_min eps, so the mixture has N M components
-of width sigma_min and the pair-conditional field is d_alpha z_i + d_b s_j.
+of width sigma_min and the pair-conditional field is d_alpha z_i + d_b s_j. Those are never
+all evaluated (or built): core.neighbours keeps only the pairs near each query row, with a
+stated bound on what it drops.
 
 Rows are done in chunks of at most CHUNK_ELEMENTS exponents (cache-sized, so memory stays
 bounded for any grid and data size). The fast form expands |x - mean|^2 into matrix
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
+from flowviz.core import neighbours
 from flowviz.core.paths import GaussianPath, _rows
 
 CHUNK_ELEMENTS = 1 << 19
@@ -173,6 +176,8 @@ def _split(k: _Coeffs, sl) -> _Coeffs:
 def _evaluate(x, t, data, path, source):
     """Log-density (m,) and marginal velocity (m, 2) at the rows of x."""
     _check(x, data, source)
+    if source is not None:
+        return _evaluate_drawn(x, t, data, path, source)
     mix = _Mixture(data, source, x.dtype, x.device)
     k_all = _coeffs(path, _rows(t, x), source is not None)
     m = x.shape[0]
@@ -205,6 +210,29 @@ def _evaluate(x, t, data, path, source):
     rate = k.da[:, None] * ez + k.dc[:, None] * es
     vel = rate + (k.dw / k.w)[:, None] * (x - mean)
     log_p = lse - math.log(mix.size) - torch.log(2 * math.pi * k.w * k.w)
+    return vel, log_p
+
+
+def _drawn(x, t, data, path, source, *, want_posterior=False):
+    k = _coeffs(path, _rows(t, x), True)
+    res = neighbours.evaluate(
+        x=x,
+        a=k.a,
+        c=k.c,
+        w=path.sigma_min,
+        data=data.to(device=x.device, dtype=x.dtype),
+        source=source.to(device=x.device, dtype=x.dtype),
+        want_posterior=want_posterior,
+    )
+    return k, res
+
+
+def _evaluate_drawn(x, t, data, path, source):
+    """A drawn source: only the components near each row (neighbours.evaluate)."""
+    k, res = _drawn(x, t, data, path, source)
+    vel = k.da[:, None] * res.mean_z + k.dc[:, None] * res.mean_s  # dw = 0: width sigma_min
+    n = data.shape[0] * source.shape[0]
+    log_p = res.log_mass - math.log(n) - torch.log(2 * math.pi * k.w * k.w)
     return vel, log_p
 
 
@@ -268,11 +296,10 @@ def posterior(
     source: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """p(z_i | x, t): (m, N), rows sum to 1 (with a drawn source, summed over source points).
-    Allocates m x N x M: meant for a probe or a batch, not a whole grid."""
+    Allocates m x N: meant for a probe or a batch, not a whole grid."""
     _check(x, data, source)
+    if source is not None:
+        return _drawn(x, t, data, path, source, want_posterior=True)[1].post_z
     mix = _Mixture(data, source, x.dtype, x.device)
     k = _coeffs(path, _rows(t, x), source is not None)
-    w = torch.softmax(mix.exponents(x, k), 1)
-    if source is not None:
-        w = w.reshape(x.shape[0], data.shape[0], source.shape[0]).sum(-1)
-    return w.to(x.dtype)
+    return torch.softmax(mix.exponents(x, k), 1).to(x.dtype)

@@ -85,6 +85,14 @@ def qt_app():
     return app
 
 
+def one_torch_thread() -> None:
+    """Torch on one intra-op thread: the frame math shares two cores with rendering and the
+    encoder, and an oversubscribed torch pool spin-waits (measured 15x slower under load)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def prepare(session: Session, spec: Spec, *, field=None) -> Session:
     """The Session to export: a z selected for the Conditional view, particles flowing in
     the export's direction. field: the learned field (needed for the "learned" view)."""
@@ -161,6 +169,7 @@ def export(
     target = plan(out, width=spec.width, height=spec.height, fps=spec.fps, frames=spec.frames)
     session = prepare(session, spec, field=field)
     qt_app()
+    one_torch_thread()
     pics = pictures_of(session, spec.views, field=field)
     composer = composer_for(session, spec, width=target.width, height=target.height)
     cam = session.camera

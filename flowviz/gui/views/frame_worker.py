@@ -2,7 +2,9 @@
 
 Jobs are plain callables on immutable inputs, taken lowest priority first; a job whose
 alive() turns false before it starts (the data or the field changed) is skipped, and its
-result is delivered on the UI thread through a queued signal.
+result is delivered on the UI thread through a queued signal. A job may name its owner (a
+view): cancel(owner) removes the owner's queued jobs at once, so a burst of changes never
+leaves a backlog of stale work to pop and skip, and pending(owner) counts what is left.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ class _Job:
     fn: Callable[[], Any] = field(compare=False)
     on_done: Callable[[Any], None] = field(compare=False)
     alive: Callable[[], bool] = field(compare=False)
+    owner: object = field(default=None, compare=False)
+    on_failed: Callable[[str], None] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    message: str
 
 
 #: Niceness added to the frame worker's thread (Linux, where threads have their own). Frames
@@ -63,7 +72,7 @@ class FrameWorker(QThread):
         self._jobs: list[_Job] = []
         self._seq = itertools.count()
         self._stopping = False
-        self._busy = False
+        self._running: _Job | None = None
         self.native_id: int | None = None  # the OS thread id, once running
         self.delivered.connect(self._deliver)
         threads.register(self)
@@ -75,16 +84,35 @@ class FrameWorker(QThread):
         *,
         priority: float = 0.0,
         alive: Callable[[], bool] = lambda: True,
+        owner: object = None,
+        on_failed: Callable[[str], None] | None = None,
     ) -> None:
-        """Queue fn(); on_done(result) later runs on the UI thread if alive() still holds."""
+        """Queue fn(); on_done(result) later runs on the UI thread if alive() still holds.
+        owner: who may cancel it; on_failed(message) runs on the UI thread instead of
+        on_done if fn raised (and alive() holds), so the owner can stop waiting for it."""
+        job = _Job(priority, next(self._seq), fn, on_done, alive, owner, on_failed)
         with self._cv:
-            heapq.heappush(self._jobs, _Job(priority, next(self._seq), fn, on_done, alive))
+            heapq.heappush(self._jobs, job)
             self._cv.notify()
 
-    def pending(self) -> int:
-        """Jobs queued or running (for tests and the status bar)."""
+    def cancel(self, owner: object) -> int:
+        """Remove owner's queued jobs now; returns how many. A running one finishes, and
+        its result is delivered only if its alive() still holds."""
         with self._cv:
-            return len(self._jobs) + int(self._busy)
+            keep = [j for j in self._jobs if j.owner is not owner]
+            removed = len(self._jobs) - len(keep)
+            if removed:
+                heapq.heapify(keep)
+                self._jobs = keep
+            return removed
+
+    def pending(self, owner: object = None) -> int:
+        """Jobs queued or running, all or owner's (for tests and the status bar)."""
+        with self._cv:
+            jobs = [*self._jobs, *([self._running] if self._running is not None else [])]
+            if owner is None:
+                return len(jobs)
+            return sum(j.owner is owner for j in jobs)
 
     def run(self):
         import torch
@@ -96,26 +124,33 @@ class FrameWorker(QThread):
         self.native_id = _lower_priority()
         while True:
             with self._cv:
+                self._running = None
                 while not self._jobs and not self._stopping:
-                    self._busy = False
                     self.idle.emit()
                     self._cv.wait()
                 if self._stopping:
                     return
                 job = heapq.heappop(self._jobs)
-                self._busy = True
+                self._running = job
             if not job.alive():
                 continue
             try:
                 result = job.fn()
             except Exception as exc:  # a bad field must not kill the worker
                 traceback.print_exc()
-                self.failed.emit(f"{type(exc).__name__}: {exc}")
+                message = f"{type(exc).__name__}: {exc}"
+                self.failed.emit(message)
+                if job.on_failed is not None:
+                    self.delivered.emit(job, _Failed(message))
                 continue
             self.delivered.emit(job, result)
 
     def _deliver(self, job: _Job, result: Any) -> None:
-        if job.alive():
+        if not job.alive():
+            return
+        if isinstance(result, _Failed):
+            job.on_failed(result.message)
+        else:
             job.on_done(result)
 
     def stop(self) -> None:

@@ -29,7 +29,9 @@ class FieldPicture:
     plays from cache); otherwise frames are computed when shown. layout: frames of another
     picture with an equal layout may stand in while this one's are computed (new weights of
     the same network), and its particles stay until the new ones are ready. field: the
-    velocity field x (m, 2), t -> (m, 2) itself, for readouts."""
+    velocity field x (m, 2), t -> (m, 2) itself, for readouts. preview: optional cheap
+    stand-in for trajectories (the same shape, fewer solver steps interpolated), shown
+    while the full ones are computed; at() never uses it."""
 
     frame: Callable[[float], frames.FieldFrame]
     trajectories: Callable[[np.ndarray], np.ndarray]
@@ -40,6 +42,7 @@ class FieldPicture:
     ahead: bool = True
     layout: Hashable | None = None
     field: Callable[[np.ndarray, float], np.ndarray] | None = None
+    preview: Callable[[np.ndarray], np.ndarray] | None = None
     _memo: dict = dataclasses.field(default_factory=dict, repr=False)
 
     def at(self, t: float) -> frames.ViewFrame:
@@ -95,6 +98,16 @@ def restyled(picture: FieldPicture, display: Display) -> FieldPicture | None:
     if streams or any(getattr(old, k) != getattr(display, k) for k in FRAME_KEYS):
         return None
     return dataclasses.replace(picture, display=display, _memo=picture._memo)
+
+
+def resample(traj: np.ndarray, steps: int) -> np.ndarray:
+    """traj (n_steps + 1, k, 2) on t_j = j / n_steps, ascending, linearly interpolated onto
+    t_k = k / steps: (steps + 1, k, 2) float32."""
+    n_steps = traj.shape[0] - 1
+    f = np.arange(steps + 1) / steps * n_steps
+    k = np.minimum(f.astype(int), n_steps - 1)
+    w = (f - k).astype(np.float32)[:, None, None]
+    return np.ascontiguousarray(traj[k] + w * (traj[k + 1] - traj[k]), dtype=np.float32)
 
 
 def spec_of(display: Display, **changes) -> frames.FrameSpec:

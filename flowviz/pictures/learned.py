@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from flowviz.core import frames
-from flowviz.pictures.field import FieldPicture, check_data, path_of, spec_of
+from flowviz.pictures.field import FieldPicture, check_data, path_of, resample, spec_of
 from flowviz.session import Session
 
 if TYPE_CHECKING:
@@ -168,9 +168,4 @@ def learned_trajectories(
     traj = solvers.integrate(
         velocity=velocity, x0=torch.from_numpy(np.array(x0, np.float32)), t_grid=grid, method=solver
     ).numpy()
-    if reverse:
-        traj = traj[::-1]
-    f = np.arange(display_steps + 1) / display_steps * solver_steps
-    k = np.minimum(f.astype(int), solver_steps - 1)
-    w = (f - k).astype(np.float32)[:, None, None]
-    return np.ascontiguousarray(traj[k] + w * (traj[k + 1] - traj[k]), dtype=np.float32)
+    return resample(traj[::-1] if reverse else traj, display_steps)

@@ -5,8 +5,14 @@ Marginal view gives it the exact field's picture, the Learned view one per weigh
 Frames are computed on the shared FrameWorker and cached per time t: a picture with
 `ahead` has every time step t_k = k / steps computed in advance (the animation then plays
 from cache), others when shown. While the slider rests between steps the frame at exactly
-t is fetched, one request at a time. Particle trajectories arrive in chunks, the first
-small, so something moves within a second.
+t is fetched.
+
+The view keeps at most one job on the worker and chooses the next when it lands, so a new
+picture cancels what was queued for the old one (FrameWorker.cancel) and a burst of changes
+leaves no backlog. The order after a change: the frame on screen, then the particles (a
+coarse preview of all of them, if the picture has one, then full-resolution chunks sized
+to take about CHUNK_S each, alternating with the frame at t while playing), then the
+frames ahead, a batch of them per job nearest t first (in the playing direction).
 
 A picture whose layout equals the previous one's (new weights of the same network) is a
 soft refresh: the old frames stand in until the new ones are computed, and the old
@@ -16,7 +22,7 @@ second neither blank nor stall the animation.
 
 from __future__ import annotations
 
-import itertools
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -28,7 +34,20 @@ from flowviz.gui.views.plot_view import PlotView
 from flowviz.pictures import FieldPicture, compose
 from flowviz.render.style import Style
 
-FIRST_CHUNK, CHUNK = 400, 2500  # a few particles move within a second, then the rest
+#: Particles of the first chunk when there is no preview: a few move within a second.
+FIRST_CHUNK = 400
+#: Seconds a particle job should take: long enough that the round trip between jobs is
+#: noise, short enough that a frame asked for meanwhile waits little.
+CHUNK_S = 0.3
+MIN_CHUNK = 200
+#: Seconds of frames-ahead one job computes before it yields to the queue.
+AHEAD_S = 0.15
+MAX_AHEAD = 32
+
+# What the view's one job computes: frames (the one shown, perhaps more ahead), the
+# particle preview, full-resolution particles, or frames ahead of t.
+FRAME, PREVIEW, PARTICLES, AHEAD = "frame", "preview", "particles", "ahead"
+PRIORITY = {FRAME: 0.0, PREVIEW: 1.0, PARTICLES: 2.0, AHEAD: 3.0}
 
 
 class FieldView(PlotView):
@@ -58,12 +77,16 @@ class FieldView(PlotView):
         self._current: FieldPicture | None = None  # the one the caches and buffers hold
         self._gen = 0
         self._frames: dict[float, tuple[int, frames.FieldFrame]] = {}
-        self._asked: tuple[int, float] | None = None  # the frame request in flight
+        self._job: str | None = None  # the kind of this view's job on the worker
+        self._last: str | None = None  # the kind of the job before it
+        self._stuck = False  # a job of this picture failed: ask no more
         self._traj = np.zeros((1, 0, 2), np.float32)
         self._starts = np.zeros((0, 2), np.float32)
-        self._ready = 0
+        self._ready = 0  # particles on screen (preview or full)
+        self._fine = 0  # particles at full resolution; the next chunk starts here
+        self._preview_due = False
+        self._chunk = FIRST_CHUNK
         self._next: np.ndarray | None = None  # a soft refresh's particles, filling
-        self._next_done = 0
         self._shown: frames.FieldFrame | None = None
         self._layout = None
         self._rebuild_timer = QTimer(self, singleShot=True, interval=0)
@@ -98,19 +121,26 @@ class FieldView(PlotView):
         return self._shown
 
     def refreshing(self) -> bool:
-        """The latest picture's particles are not all on screen yet."""
+        """The latest picture's particles are not all on screen at full resolution yet."""
         return (
             self._rebuild_timer.isActive()
             or self._next is not None
-            or self._ready < len(self._starts)
+            or self._fine < len(self._starts)
         )
 
     def busy(self) -> bool:
-        """Frames or particles are still being computed for this view."""
-        return self._asked is not None or self.refreshing()
+        """The frame shown or the particles are still being computed for this view (frames
+        ahead of t may still be coming)."""
+        return self._job in (FRAME, PREVIEW, PARTICLES) or self.refreshing()
+
+    def pending(self) -> int:
+        """This view's jobs queued or running on the worker (at most one, plus a stale one
+        still running after a change)."""
+        return self.worker.pending(self)
 
     def shutdown(self) -> None:
         self._gen += 1
+        self.worker.cancel(self)
         if self._own_worker:
             self.worker.stop()
 
@@ -120,13 +150,19 @@ class FieldView(PlotView):
         return lambda: gen == self._gen
 
     def _rebuild(self) -> None:
-        pic, gen = self.picture, self._gen
+        pic = self.picture
+        self.worker.cancel(self)  # the old picture's queued job; a running one is dropped
+        # the particles on screen are all at full resolution (a soft refresh in progress
+        # keeps the complete old ones on screen)
+        complete = self._next is not None or self._fine == len(self._starts)
         self._current = pic
-        self._asked = None
+        self._job = self._last = None
+        self._stuck = False
         self._next = None
+        self._preview_due = False
         if pic is None:
             self._frames.clear()
-            self._ready = 0
+            self._ready = self._fine = 0
             self._starts = np.zeros((0, 2), np.float32)
             self._traj = np.zeros((1, 0, 2), np.float32)
             self._shown = None
@@ -138,7 +174,6 @@ class FieldView(PlotView):
             self._frames.clear()  # a different picture: old frames cannot stand in
         self._layout = pic.layout
         steps, starts = pic.display.steps, pic.starts
-        complete = self._ready == len(self._starts)
         keep = (
             pic.layout is not None
             and complete
@@ -147,73 +182,139 @@ class FieldView(PlotView):
         )
         if keep:  # double buffer: the old particles move on until the new ones are ready
             self._next = np.empty_like(self._traj)
-            self._next_done = 0
+            self._chunk = len(starts)  # all at once: nothing shows before the last one
         else:  # nothing valid to keep: fill the screen progressively
             self._starts = starts
             self._traj = np.full((steps + 1, len(starts), 2), np.nan, np.float32)
             self._ready = 0
-        alive = self._alive(gen)
-        if pic.ahead:
-            now = round(self.state.t * steps)
-            for k in range(steps + 1):
-                tk = k / steps
-                self.worker.submit(
-                    lambda tk=tk: pic.frame(tk),
-                    self._on_frame(gen),
-                    # the frame on screen first, then a few particles, then frames near t
-                    priority=0 if k == now else 2 + abs(tk - self.state.t),
-                    alive=alive,
-                )
-        bounds = [0, *range(FIRST_CHUNK, len(starts), CHUNK), len(starts)]
-        chunks = [p for p in itertools.pairwise(bounds) if p[1] > p[0]]
-        if not chunks:
+            self._preview_due = pic.preview is not None and len(starts) > 0
+            self._chunk = FIRST_CHUNK
+        self._fine = 0
+        if not len(starts):
             self.refreshed.emit()
-        for i, (lo, hi) in enumerate(chunks):
-            x0 = starts[lo:hi]
-            self.worker.submit(
-                lambda x0=x0: pic.trajectories(x0),
-                self._on_chunk(gen, lo, live=not keep),
-                priority=1 if i == 0 else 3 + i,
-                alive=alive,
-            )
         self._draw()
 
-    def _on_frame(self, gen: int):
-        def done(frame: frames.FieldFrame) -> None:
-            self._frames[frame.t] = (gen, frame)
-            if self._asked == (gen, frame.t):
-                self._asked = None
-            self._draw()
+    def _want(self) -> float:
+        """The time of the frame to show: paused, exactly t; playing, the nearest step."""
+        t, steps = self.state.t, self._current.display.steps
+        return t if not self.state.playing else round(t * steps) / steps
 
-        return done
+    def _have(self, t: float) -> bool:
+        hit = self._frames.get(t)
+        return hit is not None and hit[0] == self._gen
 
-    def _on_chunk(self, gen: int, lo: int, *, live: bool):
-        def done(traj: np.ndarray) -> None:
-            n = traj.shape[1]
-            if live:
-                self._traj[:, lo : lo + n] = traj
-                self._ready = max(self._ready, lo + n)
-            elif self._next is not None:
-                self._next[:, lo : lo + n] = traj
-                self._next_done += n
-                if self._next_done == len(self._starts):
-                    self._traj, self._next = self._next, None
-            self._draw()
-            if self._next is None and self._ready == len(self._starts):
-                self.refreshed.emit()
+    def _ahead(self, want: float) -> list[float]:
+        """Time steps not computed yet, nearest want first: forward (wrapping) while
+        playing, either side at rest."""
+        steps = self._current.display.steps
+        now = round(want * steps)
+        if self.state.playing:
+            order = [(now + i) % (steps + 1) for i in range(steps + 1)]
+        else:
+            order = sorted(range(steps + 1), key=lambda k: (abs(k - now), k))
+        out = []
+        for k in order:
+            if not self._have(k / steps):
+                out.append(k / steps)
+                if len(out) == MAX_AHEAD:
+                    break
+        return out
 
-        return done
-
-    def _request(self, t: float) -> None:
-        """Compute the frame at t for the current picture; one request in flight (the
-        draw after it lands asks again if t moved on)."""
-        gen, pic = self._gen, self._current
-        if self._asked is not None and self._asked[0] == gen:
+    def _schedule(self) -> None:
+        """Give the worker this view's next job, unless one is out: the frame shown, the
+        particles (after a frame, particles get the next turn), then frames ahead."""
+        pic = self._current
+        if pic is None or self._job is not None or self._stuck:
             return
-        self._asked = (gen, t)
+        if self._rebuild_timer.isActive():
+            return
+        want = self._want()
+        particles = self._preview_due or self._fine < len(self._starts)
+        missing = not self._have(want)
+        if missing and not (particles and self._last == FRAME):
+            steps = pic.display.steps
+            on_grid = abs(want * steps - round(want * steps)) < 1e-9
+            more = pic.ahead and on_grid and not particles
+            ts = [want, *[t for t in self._ahead(want) if t != want]] if more else [want]
+            self._submit(FRAME, self._frames_job(pic, ts))
+        elif self._preview_due:
+            self._submit(PREVIEW, self._particles_job(pic.preview, self._starts))
+        elif particles:
+            lo = self._fine
+            hi = min(len(self._starts), lo + max(self._chunk, MIN_CHUNK))
+            self._submit(PARTICLES, self._particles_job(pic.trajectories, self._starts[lo:hi]))
+        elif pic.ahead:
+            ts = self._ahead(want)
+            if ts:
+                self._submit(AHEAD, self._frames_job(pic, ts))
+
+    def _submit(self, kind: str, fn: Callable) -> None:
+        gen = self._gen
+        self._job = kind
         self.worker.submit(
-            lambda: pic.frame(t), self._on_frame(gen), priority=0, alive=self._alive(gen)
+            fn,
+            lambda result: self._on_done(gen, kind, result),
+            priority=PRIORITY[kind],
+            alive=self._alive(gen),
+            owner=self,
+            on_failed=lambda _msg: self._on_failed(gen),
         )
+
+    def _frames_job(self, pic: FieldPicture, ts: list[float]) -> Callable:
+        """Frames at ts in order: the first always, the rest while they take under AHEAD_S
+        in all and the picture is current."""
+        alive = self._alive(self._gen)
+
+        def job():
+            t0 = time.perf_counter()
+            out = [pic.frame(ts[0])]
+            for t in ts[1:]:
+                if time.perf_counter() - t0 > AHEAD_S or not alive():
+                    break
+                out.append(pic.frame(t))
+            return out
+
+        return job
+
+    @staticmethod
+    def _particles_job(fn: Callable, x0: np.ndarray) -> Callable:
+        def job():
+            t0 = time.perf_counter()
+            return fn(x0), time.perf_counter() - t0
+
+        return job
+
+    def _on_done(self, gen: int, kind: str, result) -> None:
+        self._job, self._last = None, kind
+        if kind in (FRAME, AHEAD):
+            for frame in result:
+                self._frames[frame.t] = (gen, frame)
+        else:
+            traj, seconds = result
+            n = traj.shape[1]
+            if kind == PREVIEW:
+                self._traj[:] = traj
+                self._ready = n
+                self._preview_due = False
+            else:
+                lo = self._fine
+                self._chunk = max(MIN_CHUNK, int(n * CHUNK_S / max(seconds, 1e-3)))
+                if self._next is not None:
+                    self._next[:, lo : lo + n] = traj
+                else:
+                    self._traj[:, lo : lo + n] = traj
+                    self._ready = max(self._ready, lo + n)
+                self._fine = lo + n
+                if self._next is not None and self._fine == len(self._starts):
+                    self._traj, self._next = self._next, None
+        self._draw()
+        if kind == PARTICLES and not self.refreshing():
+            self.refreshed.emit()
+
+    def _on_failed(self, gen: int) -> None:
+        """A job of this picture raised (the worker reported it): ask for nothing more
+        until the next picture, rather than retry it forever."""
+        self._job, self._stuck = None, True
 
     # ------------------------------------------------------------ drawing
 
@@ -221,15 +322,8 @@ class FieldView(PlotView):
         pic = self._current
         if pic is None:
             return
+        self._schedule()
         t = self.state.t
-        steps = pic.display.steps
-        # paused: the frame at exactly t; playing: the nearest step (computed ahead or not)
-        want = t if not self.state.playing else round(t * steps) / steps
-        have = self._frames.get(want)
-        on_grid = abs(want * steps - round(want * steps)) < 1e-9
-        stale = have is None or have[0] != self._gen
-        if stale and not (pic.ahead and on_grid) and not self._rebuild_timer.isActive():
-            self._request(want)
         entry = self._frames.get(t)
         if entry is None and self._frames:
             entry = self._frames[min(self._frames, key=lambda k: abs(k - t))]

@@ -1,6 +1,6 @@
 """Live training speed in the window: prints figures, asserts nothing.
 
-    .venv/bin/python benchmarks/bench_training.py [--seconds 8]
+    .venv/bin/python benchmarks/bench_training.py [--seconds 8] [--only start|particles|rate]
 
 1. Training steps/s of the default model (128 x 3, batch 256) on a 1,000-point moons set:
    the bare core loop (Trainer.run on the main thread, one torch thread) against the
@@ -18,14 +18,30 @@
    is the mean SWD of 4 sample sets of 1,000 (one set alone varies by ~0.25 floors).
    Goal <= 10 s.
 
+4. Time from Train to the first loss: with the window up a few seconds (the training
+   process was started at launch and has imported torch), and from a cold start (a fresh
+   interpreter: make the window, press Train as soon as it can train). References timed in
+   the same run: `python -c "import torch"` in a fresh process, and the bare core loop's
+   first report with torch already imported. Goal: first loss within 1 s of Train.
+5. Time from a path change to all particles shown in the Marginal view (3,000 particles,
+   1,000 moons points, 100 steps, the window at rest), and to the first ones; then a burst
+   of 60 path changes while the animation plays: the frame worker's queue right after it,
+   and the time until the view shows the last path's particles. Reference: a bare torch
+   loop of the same size (3,000 particles x 100 Euler steps through the exact CondOT
+   mixture field of the 1,000 points, cdist + softmax, one thread). Goal: all particles
+   within 2 s; at most one pending job per view after a burst.
+
 The machine has 2 cores; the load average is printed first, since another process on them
-changes every figure.
+changes every figure. Each figure is printed beside the reference timed in the same run
+and as a ratio to it.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -179,12 +195,325 @@ def window_time_to_quality(window, points, limit_s: float = 60.0) -> tuple[float
     return best
 
 
+# ---------------------------------------------------------------- Train to first loss
+
+
+def python_import_torch() -> float:
+    """Seconds for a fresh interpreter to import torch (the cold child's floor)."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch"], check=True)
+    return time.perf_counter() - t0
+
+
+def bare_first_report(points) -> float:
+    """Seconds from Trainer() to its first loss report, torch already imported."""
+    from flowviz.core import training
+
+    t0 = time.perf_counter()
+    trainer = training.Trainer(data=points, config=training.TrainConfig(steps=None))
+    next(iter(trainer.run()))
+    return time.perf_counter() - t0
+
+
+def wait_first_loss(c, t0: float, limit_s: float = 120.0) -> float:
+    """Seconds from t0 until the controller holds a snapshot of the current run with a
+    finite loss."""
+    while time.perf_counter() - t0 < limit_s:
+        run_loop(5)
+        snap = c.snapshot
+        if snap is not None and snap.run == c._run and math.isfinite(snap.cfm_loss):
+            return time.perf_counter() - t0
+    return float("inf")
+
+
+def train_to_first_loss(window, up_s: float = 4.0) -> float:
+    """With the window up for up_s seconds: seconds from Train to the first loss."""
+    c = window.extensions["training"]
+    run_loop(int(up_s * 1000))
+    c.reset_weights()
+    t0 = time.perf_counter()
+    c.train()
+    took = wait_first_loss(c, t0)
+    c.stop()
+    return took
+
+
+def cold_child() -> None:
+    """In a fresh interpreter: make and show the window, press Train as soon as it can
+    train; print seconds launch -> first loss and Train -> first loss."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    t_launch = time.perf_counter()
+    app = QApplication.instance() or QApplication([])
+    from flowviz.gui.app.launch import make_window
+
+    with tempfile.TemporaryDirectory() as tmp:
+        window = make_window(QSettings(os.path.join(tmp, "c.ini"), QSettings.Format.IniFormat))
+        window.resize(1600, 900)
+        window.show()
+        c = window.extensions["training"]
+        while not (c._ready and len(window.state.data)):
+            run_loop(5)
+        t_train = time.perf_counter()
+        c.train()
+        took = wait_first_loss(c, t_train)
+        total = time.perf_counter() - t_launch
+        c.stop()
+        window.close()
+    app.processEvents()
+    print(f"{total:.3f} {took:.3f} {t_train - t_launch:.3f}")
+
+
+def cold_start() -> tuple[float, float, float]:
+    """(launch -> first loss, Train -> first loss, launch -> Train possible) in a fresh
+    interpreter."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--cold-child"], capture_output=True, text=True, check=True
+    )
+    total, took, ready = (float(v) for v in out.stdout.split()[-3:])
+    return total, took, ready
+
+
+# ---------------------------------------------------------------- path change to particles
+
+
+def reference_particles(points, n: int = 3000, steps: int = 100) -> float:
+    """A bare torch loop of the Marginal view's particle work: n particles x steps Euler
+    steps through the exact CondOT mixture field of points (cdist + softmax), one thread."""
+    import torch
+
+    z = points.float()
+    x = torch.randn(n, 2, generator=torch.Generator().manual_seed(0))
+    t0 = time.perf_counter()
+    for k in range(steps):
+        t = k / steps
+        beta = 1.0 - t
+        logits = -torch.cdist(x, t * z).square() / (2 * beta * beta)
+        w = torch.softmax(logits, dim=1)
+        u = (w @ z - x) / beta
+        x = x + u / steps
+    return time.perf_counter() - t0
+
+
+def wait_particles(view, t0: float, limit_s: float = 180.0) -> tuple[float, float, float]:
+    """Seconds from t0 until the view shows its first particles, all of them (a preview
+    counts), and all of them at full resolution (the view no longer refreshing)."""
+    n = len(view.picture.starts) if view.picture is not None else 0
+    first = every = None
+    while time.perf_counter() - t0 < limit_s:
+        run_loop(5)
+        now = time.perf_counter() - t0
+        shown = len(view.scene.particles.positions())
+        if first is None and shown:
+            first = now
+        if every is None and shown == n:
+            every = now
+        if not view.refreshing():
+            return (first or now), (every or now), now
+    inf = float("inf")
+    return first or inf, every or inf, inf
+
+
+def niced_reference(points) -> float:
+    """reference_particles in a thread at the frame worker's niceness (what the app's
+    worker gets of a loaded machine)."""
+    import threading
+
+    from flowviz.gui.views.frame_worker import _lower_priority
+
+    out = []
+
+    def run():
+        _lower_priority()
+        out.append(reference_particles(points))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+PATHS = ("cosine", "vp", "polynomial", "condot")
+
+
+def path_change_to_particles(window, repeats: int = 4) -> list[tuple[float, float, float]]:
+    """(first, all, all at full resolution) seconds after each of `repeats` path changes,
+    the window at rest and idle before each."""
+    from flowviz.session import PathSpec
+
+    view = window.marginal
+    out = []
+    window.state.set_t(0.3)
+    for name in PATHS[:repeats]:
+        settle(window)
+        t0 = time.perf_counter()
+        window.state.set_path(PathSpec(name=name))
+        run_loop(1)
+        out.append(wait_particles(view, t0))
+    return out
+
+
+def view_pending(worker, view) -> int:
+    """The view's jobs on the worker (all jobs where the worker cannot tell owners)."""
+    try:
+        return worker.pending(view)
+    except TypeError:
+        return worker.pending()
+
+
+def path_burst(window, changes: int = 60) -> dict:
+    """60 path changes while the animation plays, an event-loop turn apart: the worker's
+    queue at its peak and right after, and seconds until the view shows the last path's
+    particles (all, then at full resolution) and the queue has drained."""
+    from flowviz.session import PathSpec
+
+    view = window.marginal
+    settle(window)
+    window.player.play(True)
+    run_loop(500)
+    peak = 0
+    for i in range(changes):
+        window.state.set_path(PathSpec(name=PATHS[i % len(PATHS)], sigma_min=0.001 * (i % 7)))
+        run_loop(1)
+        peak = max(peak, window.worker.pending())
+    t0 = time.perf_counter()
+    run_loop(1)
+    after, mine = window.worker.pending(), view_pending(window.worker, view)
+    _, shown, refined = wait_particles(view, t0)
+    window.player.play(False)
+    drained = None
+    while drained is None:
+        run_loop(5)
+        if not window.worker.pending():
+            drained = time.perf_counter() - t0
+    last = view.picture is not None and view._current is view.picture
+    return {
+        "peak": peak,
+        "after": after,
+        "mine": mine,
+        "shown": shown,
+        "refined": refined,
+        "drained": drained,
+        "last": last,
+    }
+
+
+def particles_main() -> None:
+    """Item 5: path change to particles shown, and the burst."""
+    import torch
+
+    torch.set_num_threads(1)
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from flowviz.core import data
+    from flowviz.gui.app.launch import make_window
+
+    points = data.preset("moons", N_POINTS, seed=0)
+    refs = [reference_particles(points)]
+    nice_refs = [niced_reference(points)]
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        window = make_window(QSettings(os.path.join(tmp, "p.ini"), QSettings.Format.IniFormat))
+        window.resize(1600, 900)
+        window.show()
+        settle(window)
+        window.state.set_data(points.numpy())
+        window.state.set_display(particles=3000, steps=100)
+        settle(window)
+        changes = path_change_to_particles(window)
+        burst = path_burst(window)
+        window.close()
+    app.processEvents()
+    refs.append(reference_particles(points))
+    nice_refs.append(niced_reference(points))
+    ref, nice = sum(refs) / 2, sum(nice_refs) / 2
+    print()
+    print("path change -> particles (Marginal view, 3000 particles x 100 steps, 1000 moons)")
+    print(f"  reference: bare torch loop of the same size {ref:6.2f} s (before/after the window")
+    print(f"  {refs[0]:.2f} / {refs[1]:.2f}); in a thread at the frame worker's niceness")
+    print(f"  {nice:6.2f} s ({nice_refs[0]:.2f} / {nice_refs[1]:.2f})")
+    print(f"  {'':14}{'first':>8}{'all':>8}{'full res':>9}   all / ref   all / niced ref")
+    for name, (first, every, full) in zip(PATHS, changes, strict=False):
+        print(
+            f"  -> {name:11}{first:7.2f}s{every:7.2f}s{full:8.2f}s"
+            f"   {every / ref:6.2f}x    {every / nice:6.2f}x  (goal: all <= 2 s)"
+        )
+    print("burst of 60 path changes while playing (goal: <= 1 pending job a view)")
+    print(
+        f"  worker queue: peak {burst['peak']}, right after {burst['after']} "
+        f"({burst['mine']} of them the Marginal view's)"
+    )
+    print(
+        f"  after it: the last path's particles all shown {burst['shown']:6.2f} s "
+        f"({burst['shown'] / ref:5.2f}x ref, {burst['shown'] / nice:5.2f}x niced), full "
+        f"resolution {burst['refined']:6.2f} s, queue drained {burst['drained']:6.2f} s; "
+        f"shows the last path: {burst['last']}"
+    )
+    sys.stdout.flush()
+
+
+def start_main() -> None:
+    """Item 4: Train to first loss, warm and cold."""
+    import torch
+
+    torch.set_num_threads(1)
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from flowviz.core import data
+    from flowviz.gui.app.launch import make_window
+
+    cold = cold_start()
+    import_torch = python_import_torch()
+    points = data.preset("moons", N_POINTS, seed=0)
+    bare_first_report(points)  # warm up
+    bare = bare_first_report(points)
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        window = make_window(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat))
+        window.resize(1600, 900)
+        window.show()
+        settle(window)
+        warm = [train_to_first_loss(window) for _ in range(3)]
+        window.close()
+    app.processEvents()
+    print()
+    print("Train -> first loss (default model and data; goal <= 1 s on an idle machine)")
+    print(f"  references: fresh `python -c 'import torch'` {import_torch:6.2f} s,")
+    print(f"              bare core loop's first report (torch loaded) {bare:6.3f} s")
+    w = sorted(warm)[1]
+    print(
+        f"  window up a few seconds: {w:6.2f} s (median of "
+        f"{', '.join(f'{x:.2f}' for x in warm)}; {w / bare:6.1f}x the bare first report)"
+    )
+    total, took, ready = cold
+    print(
+        f"  cold start: Train -> first loss {took:6.2f} s ({took / import_torch:4.2f}x import "
+        f"torch); launch -> first loss {total:6.2f} s ({total / import_torch:4.2f}x); Train "
+        f"possible {ready:.2f} s after launch"
+    )
+    sys.stdout.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--only", choices=("start", "particles", "rate"))
+    parser.add_argument("--cold-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cold_child:
+        cold_child()
+        return
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores; anything else running")
     print("  on them lowers every figure)")
+    if args.only in (None, "start"):
+        start_main()
+    if args.only in (None, "particles"):
+        particles_main()
+    if args.only not in (None, "rate"):
+        return
     import torch
 
     torch.set_num_threads(1)  # as the app's workers (2 threads measured slower here)

@@ -91,9 +91,10 @@ class Composer:
             footer=time_label or bool(caption),
             names=names,
         )
-        self.canvases = {
-            v: Canvas(style, *p[2:]) for v, p in zip(views, self.layout.plots, strict=True)
-        }
+        self.canvases = {}
+        for view, (_, _, side, _) in zip(views, self.layout.plots, strict=True):
+            canvas = self.canvases[view] = Canvas(style, side, side)
+            canvas.scene.set_key_size(max(5.0, side / 60))  # keys scale with the picture
         self._names = names
         self._docs: dict[tuple[str, float, bool], QTextDocument] = {}
 

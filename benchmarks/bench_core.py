@@ -12,6 +12,11 @@
    (full (m, N, 2) float64 arrays) in the same run (goal >= 20x), at t = 0.5 and t = 0.999,
    with one torch thread and with the default count.
 3. 10,000 particles x 100 midpoint steps of the exact marginal flow (N = 2000): seconds.
+4. A drawn source (sigma_min = 0.05, moons data, eight-gaussians source): one 64 x 64 field
+   frame (velocity + density) for 1000 x 200 and 1000 x 1000 pairs at several t, and 3000
+   particles x 100 Euler steps (exact.trajectories) for 1000 x 200. Goals: <= 50 ms, <= 3 s.
+   Before core.neighbours (every component at every query): 1000 x 200 frame ~16-50 s,
+   3000 x 100 steps ~2 h (73 s per step), 1000 x 1000 out of memory or minutes.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import time
 import numpy as np
 import torch
 
-from flowviz.core import data, marginal, model, paths, solvers, training
+from flowviz.core import data, exact, frames, marginal, model, paths, solvers, training
 
 N_DATA = 2000
 BATCH = 256
@@ -191,6 +196,35 @@ def bench_flow(points: torch.Tensor, particles: int, steps: int) -> None:
     )
 
 
+def bench_drawn(repeats: int) -> None:
+    path = paths.make("condot", sigma_min=0.05)
+    grid = frames.grid(64)
+    z = data.preset("moons", 1000, seed=0).numpy()
+    for m in (200, 1000):
+        s = data.preset("eight-gaussians", m, seed=1).numpy()
+        for t in (0.0, 0.5, 0.9, 1.0):
+            ex = exact.ExactMarginal(data=z, path=path, source=s)
+
+            def frame(ex=ex, t=t):
+                ex._memo = None
+                ex.velocity(grid, t), ex.density(grid, t)
+
+            ms = median_ms(frame, repeats)
+            print(f"  1000 x {m}, t = {t:.1f}: 64 x 64 frame {ms:8.1f} ms")
+    s = data.preset("eight-gaussians", 200, seed=1).numpy()
+    ex = exact.ExactMarginal(data=z, path=path, source=s)
+    x0 = s[np.random.default_rng(0).integers(0, 200, 3000)] + 0.05 * np.random.default_rng(
+        1
+    ).standard_normal((3000, 2)).astype(np.float32)
+    t0 = time.perf_counter()
+    traj = exact.trajectories(field_fn=ex.velocity, x0=x0, steps=100, reverse=False)
+    print(
+        f"  1000 x 200: 3000 particles x 100 Euler steps {time.perf_counter() - t0:.2f} s"
+        f" (finite: {bool(np.isfinite(traj).all())})"
+    )
+    print("  goals: frame <= 50 ms (1000 x 200), trajectories <= 3 s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, a shorter flow")
@@ -209,6 +243,8 @@ def main() -> None:
     bench_field(points, repeats=10 if args.quick else 40)
     print("\n3. exact marginal flow")
     bench_flow(points, particles=10_000, steps=20 if args.quick else 100)
+    print("\n4. drawn source")
+    bench_drawn(repeats=2 if args.quick else 5)
 
 
 if __name__ == "__main__":

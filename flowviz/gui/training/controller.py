@@ -64,9 +64,11 @@ def install_training(window: WindowSeams) -> TrainingController:
 
 class TrainingController(QObject):
     """The training seam of the window: train(), pause(), resume(), step(), stop(),
-    reset_weights(), save_checkpoint(filename), load_checkpoint(filename); mode is
-    "idle" | "running" | "paused"; snapshot is the newest Snapshot (None before any);
-    worker the TrainingWorker of the current run (None before the first)."""
+    reset_weights(), save_checkpoint(filename), load_checkpoint(filename) (in the
+    background: loading() says while), trained_state() / restore_trained(...) (for session
+    files); mode is "idle" | "running" | "paused"; snapshot is the newest Snapshot (None
+    before any); warning the current run's loss-growth warning (None: none); worker the
+    TrainingWorker of the current run (None before the first)."""
 
     def __init__(self, window: WindowSeams):
         super().__init__(window)

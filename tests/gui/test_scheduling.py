@@ -156,3 +156,25 @@ def test_the_learned_views_soft_refresh_keeps_old_particles_until_new_ones_are_r
     expected = pictures.learned(state.session, new_field).at(0.6)
     np.testing.assert_allclose(view.scene.particles.positions(), expected.particles, atol=1e-5)
     assert not np.allclose(expected.particles, old, atol=1e-3)
+
+
+def test_the_worker_cancels_an_owners_queued_jobs_and_reports_failures(qtbot):
+    from flowviz.gui.views.frame_worker import FrameWorker
+
+    worker = FrameWorker()  # not started yet: every job stays queued
+    a, b = object(), object()
+    done, failed = [], []
+    for i in range(3):
+        worker.submit(lambda i=i: i, done.append, owner=a)
+    worker.submit(lambda: "b", done.append, owner=b, priority=1)
+    worker.submit(lambda: 1 / 0, done.append, owner=b, on_failed=failed.append, priority=2)
+    assert worker.pending(a) == 3 and worker.pending(b) == 2 and worker.pending() == 5
+    assert worker.cancel(a) == 3
+    assert worker.pending(a) == 0 and worker.pending() == 2
+    try:
+        with qtbot.waitSignal(worker.failed, timeout=WAIT):
+            worker.start()
+        qtbot.waitUntil(lambda: len(failed) == 1, timeout=WAIT)
+    finally:
+        worker.stop()
+    assert done == ["b"] and "ZeroDivisionError" in failed[0]

@@ -204,12 +204,13 @@ class FieldView(PlotView):
         return hit is not None and hit[0] == self._gen
 
     def _ahead(self, want: float) -> list[float]:
-        """Time steps not computed yet, nearest want first: forward (wrapping) while
-        playing, either side at rest."""
-        steps = self._current.display.steps
+        """Time steps not computed yet, nearest want first: in the playing direction
+        (wrapping) while playing, either side at rest."""
+        d = self._current.display
+        steps, sign = d.steps, -1 if d.reverse else 1
         now = round(want * steps)
         if self.state.playing:
-            order = [(now + i) % (steps + 1) for i in range(steps + 1)]
+            order = [(now + sign * i) % (steps + 1) for i in range(steps + 1)]
         else:
             order = sorted(range(steps + 1), key=lambda k: (abs(k - now), k))
         out = []
@@ -257,7 +258,7 @@ class FieldView(PlotView):
             priority=PRIORITY[kind],
             alive=self._alive(gen),
             owner=self,
-            on_failed=lambda _msg: self._on_failed(gen),
+            on_failed=lambda _msg: self._on_failed(),
         )
 
     def _frames_job(self, pic: FieldPicture, ts: list[float]) -> Callable:
@@ -311,7 +312,7 @@ class FieldView(PlotView):
         if kind == PARTICLES and not self.refreshing():
             self.refreshed.emit()
 
-    def _on_failed(self, gen: int) -> None:
+    def _on_failed(self) -> None:
         """A job of this picture raised (the worker reported it): ask for nothing more
         until the next picture, rather than retry it forever."""
         self._job, self._stuck = None, True

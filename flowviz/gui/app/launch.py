@@ -9,11 +9,15 @@ from PySide6.QtWidgets import QApplication
 
 from flowviz.gui.app.main_window import MainWindow
 from flowviz.gui.export import install_export
+from flowviz.gui.lessons import install_lessons
+from flowviz.gui.sessions import install_sessions
 from flowviz.gui.training.controller import install_training
 
 #: What every app window gets installed on it: name -> install(window).
 EXTENSIONS = {
     "training": install_training,
+    "sessions": install_sessions,
+    "lessons": install_lessons,
     "export": install_export,
 }
 

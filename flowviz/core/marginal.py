@@ -69,16 +69,6 @@ def _coeffs(path: GaussianPath, t: torch.Tensor, empirical_source: bool) -> _Coe
     return _Coeffs(s.alpha, b, torch.full_like(b, sig), s.d_alpha, db, torch.zeros_like(b))
 
 
-def _components(data: torch.Tensor, source: torch.Tensor | None):
-    """Flattened components: data part Zp (P, 2) and source part Sp (P, 2) or None,
-    P = N * M with a drawn source, else N."""
-    if source is None:
-        return data, None
-    s = source.to(device=data.device, dtype=data.dtype)
-    n, m = data.shape[0], s.shape[0]
-    return data.repeat_interleave(m, dim=0), s.repeat(n, 1)
-
-
 def _check(x: torch.Tensor, data: torch.Tensor, source: torch.Tensor | None) -> None:
     if x.ndim != 2 or x.shape[1] != 2:
         raise ValueError(f"x must have shape (m, 2), got {tuple(x.shape)}")
@@ -95,51 +85,41 @@ def _chunks(m: int, p: int):
 
 
 class _Mixture:
-    """The components of one evaluation, with the augmented matrices of the fast path.
+    """The data points of one evaluation (Gaussian source), with the augmented matrices of
+    the fast path.
 
-    -|x - a z - c s|^2 / (2 w^2) is one matrix product of a per-row vector
-    [a x, c x, -|x|^2/2, -a^2/2, -a c, -c^2/2] / w^2 with a per-component one
-    [z, s, 1, |z|^2, z.s, |s|^2], and exp of it times [z, s, 1] gives every posterior
-    moment in a second product: two GEMMs and one exp, no (m, P, 2) temporaries.
+    -|x - a z|^2 / (2 w^2) is one matrix product of a per-row vector
+    [a x, -|x|^2/2, -a^2/2] / w^2 with a per-component one [z, 1, |z|^2], and exp of it
+    times [z, 1] gives the posterior mean and mass in a second product: two GEMMs and one
+    exp, no (m, N, 2) temporaries.
     """
 
-    def __init__(self, data, source, dtype, device):
-        zp, sp = _components(data.to(device=device, dtype=dtype), source)
-        self.zp, self.sp = zp, sp
-        cols = [zp] if sp is None else [zp, sp]
+    def __init__(self, data, dtype, device):
+        zp = data.to(device=device, dtype=dtype)
+        self.zp = zp
         ones = torch.ones_like(zp[:, :1])
-        quad = [(zp * zp).sum(1, keepdim=True)]
-        if sp is not None:
-            quad += [(zp * sp).sum(1, keepdim=True), (sp * sp).sum(1, keepdim=True)]
-        self.aug_t = torch.cat([*cols, ones, *quad], 1).T.contiguous()
-        self.moments = torch.cat([*cols, ones], 1)
-        r = zp.norm(dim=1).max()
-        self.radius_z = float(r)
-        self.radius_s = 0.0 if sp is None else float(sp.norm(dim=1).max())
+        self.aug_t = torch.cat([zp, ones, (zp * zp).sum(1, keepdim=True)], 1).T.contiguous()
+        self.moments = torch.cat([zp, ones], 1)
+        self.radius_z = float(zp.norm(dim=1).max())
 
     @property
     def size(self) -> int:
         return self.zp.shape[0]
 
     def fast_rows(self, x, k):
-        """Rows whose expansion error (~eps (|x| + |a z| + |c s|)^2 / w^2 in the exponent,
-        eps of this mixture's dtype) stays below 1e-3: there the fast path is as good as
-        the direct one."""
-        reach = x.norm(dim=1) + k.a.abs() * self.radius_z + k.c.abs() * self.radius_s
+        """Rows whose expansion error (~eps (|x| + |a z|)^2 / w^2 in the exponent, eps of
+        this mixture's dtype) stays below 1e-3: there the fast path is as good as the
+        direct one."""
+        reach = x.norm(dim=1) + k.a.abs() * self.radius_z
         err = torch.finfo(self.zp.dtype).eps * reach * reach / (k.w * k.w)
         return err <= 1e-3
 
     def fast(self, x, k, *, shift: bool = False):
-        """(log-sum-exp of the exponents, posterior moments [E z, E s]) for rows of x.
+        """(log-sum-exp of the exponents, posterior mean E z) for rows of x.
         shift=True subtracts each row's largest exponent first, so no row underflows."""
         inv = 1.0 / (k.w * k.w)
-        rows = [k.a[:, None] * x * inv[:, None]]
-        if self.sp is not None:
-            rows.append(k.c[:, None] * x * inv[:, None])
         quad = [-0.5 * (x * x).sum(1) * inv, -0.5 * k.a * k.a * inv]
-        if self.sp is not None:
-            quad += [-k.a * k.c * inv, -0.5 * k.c * k.c * inv]
-        aug = torch.cat([*rows, torch.stack(quad, 1)], 1)
+        aug = torch.cat([k.a[:, None] * x * inv[:, None], torch.stack(quad, 1)], 1)
         logits = aug @ self.aug_t
         top = logits.max(1, keepdim=True).values if shift else torch.zeros_like(logits[:, :1])
         if shift:
@@ -150,13 +130,10 @@ class _Mixture:
         return top[:, 0] + torch.log(mass), mom[:, :-1] / mass[:, None]
 
     def exponents(self, x, k):
-        """Direct exponents -|x - a z - c s|^2 / (2 w^2): (r, P). Differences, not the
+        """Direct exponents -|x - a z|^2 / (2 w^2): (r, N). Differences, not the
         expansion, so the relative error stays at rounding level even for tiny w."""
         mean_x = k.a[:, None] * self.zp[:, 0]
         mean_y = k.a[:, None] * self.zp[:, 1]
-        if self.sp is not None:
-            mean_x = mean_x + k.c[:, None] * self.sp[:, 0]
-            mean_y = mean_y + k.c[:, None] * self.sp[:, 1]
         d2 = mean_x.sub_(x[:, :1]).square_().add_(mean_y.sub_(x[:, 1:]).square_())
         return d2.mul_((-0.5 / (k.w * k.w))[:, None])
 
@@ -174,41 +151,35 @@ def _split(k: _Coeffs, sl) -> _Coeffs:
 
 
 def _evaluate(x, t, data, path, source):
-    """Log-density (m,) and marginal velocity (m, 2) at the rows of x."""
+    """Velocity (m, 2) and log-density (m,) at the rows of x."""
     _check(x, data, source)
     if source is not None:
         return _evaluate_drawn(x, t, data, path, source)
-    mix = _Mixture(data, source, x.dtype, x.device)
-    k_all = _coeffs(path, _rows(t, x), source is not None)
+    mix = _Mixture(data, x.dtype, x.device)
+    k = _coeffs(path, _rows(t, x), False)
     m = x.shape[0]
-    width = 2 if source is None else 4
     lse = torch.full((m,), -math.inf, dtype=x.dtype, device=x.device)
-    mom = torch.zeros(m, width, dtype=x.dtype, device=x.device)
-    fast = mix.fast_rows(x, k_all)
-    _fill(mix, x, k_all, fast, lse, mom, width)
+    ez = torch.zeros(m, 2, dtype=x.dtype, device=x.device)
+    fast = mix.fast_rows(x, k)
+    _fill(mix, x, k, fast, lse, ez)
     # Rows whose components (nearly) all underflowed -- below MIN_LOG_MASS the largest
     # terms sit near the subnormal range -- and rows too coarse in this dtype: max-shifted,
     # in float64 where float32 is too coarse, and by direct differences if even that is.
     left = ~(lse > MIN_LOG_MASS)
     if bool(left.any()):
-        _fill(mix, x, k_all, left & fast, lse, mom, width, shift=True)
+        _fill(mix, x, k, left & fast, lse, ez, shift=True)
         left &= ~fast
     if bool(left.any()) and x.dtype != torch.float64:
-        wide = _Mixture(data, source, torch.float64, x.device)
-        x64, k64 = x.double(), _Coeffs(*(f.double() for f in _fields(k_all)))
+        wide = _Mixture(data, torch.float64, x.device)
+        x64, k64 = x.double(), _Coeffs(*(f.double() for f in _fields(k)))
         rows = left & wide.fast_rows(x64, k64)
-        _fill(wide, x64, k64, rows, lse, mom, width, shift=True)
+        _fill(wide, x64, k64, rows, lse, ez, shift=True)
         left &= ~rows
     idx = left.nonzero().flatten()
     for sl in _chunks(len(idx), mix.size):
         i = idx[sl]
-        lse[i], mom[i] = mix.stable(x[i], _split(k_all, i))
-    ez = mom[:, :2]
-    es = mom[:, 2:] if source is not None else torch.zeros_like(ez)
-    k = k_all
-    mean = k.a[:, None] * ez + k.c[:, None] * es
-    rate = k.da[:, None] * ez + k.dc[:, None] * es
-    vel = rate + (k.dw / k.w)[:, None] * (x - mean)
+        lse[i], ez[i] = mix.stable(x[i], _split(k, i))
+    vel = k.da[:, None] * ez + (k.dw / k.w)[:, None] * (x - k.a[:, None] * ez)
     log_p = lse - math.log(mix.size) - torch.log(2 * math.pi * k.w * k.w)
     return vel, log_p
 
@@ -236,10 +207,10 @@ def _evaluate_drawn(x, t, data, path, source):
     return vel, log_p
 
 
-def _fill(mix, x, k, rows, lse, mom, width, *, shift=False) -> None:
-    """The fast path on the selected rows (bool (m,)), written into lse and mom."""
+def _fill(mix, x, k, rows, lse, mom, *, shift=False) -> None:
+    """The fast path on the selected rows (bool (m,)), written into lse and mom (E z)."""
     idx = rows.nonzero().flatten()
-    for sl in _chunks(len(idx), mix.size * width):
+    for sl in _chunks(len(idx), mix.size * 2):
         i = idx[sl]
         part_lse, part_mom = mix.fast(x[i], _split(k, i), shift=shift)
         lse[i], mom[i] = part_lse.to(lse.dtype), part_mom.to(mom.dtype)
@@ -300,6 +271,6 @@ def posterior(
     _check(x, data, source)
     if source is not None:
         return _drawn(x, t, data, path, source, want_posterior=True)[1].post_z
-    mix = _Mixture(data, source, x.dtype, x.device)
-    k = _coeffs(path, _rows(t, x), source is not None)
+    mix = _Mixture(data, x.dtype, x.device)
+    k = _coeffs(path, _rows(t, x), False)
     return torch.softmax(mix.exponents(x, k), 1).to(x.dtype)

@@ -116,7 +116,8 @@ class ViewFrame:
     particles (n, 2) at t and their starts (n, 2) (a particle's colour is the angle of its
     start); trails: polyline rows with NaN breaks, or None; data (N, 2) and source (M, 2)
     or None: the points shown (empty when hidden); rings / z: the conditional path's 1- and
-    2-sigma circles and its data point (the Conditional view), else None."""
+    2-sigma circles and its data point (the Conditional view), else None; heat_label: what
+    the heat layer's colour bar says (title, low, high; HEAT_LABELS)."""
 
     t: float
     field: FieldFrame | None
@@ -129,6 +130,18 @@ class ViewFrame:
     source: np.ndarray | None
     rings: np.ndarray | None = None
     z: np.ndarray | None = None
+    heat_label: tuple[str, str, str] = ("", "low", "high")
+
+
+#: What the heat layer's colour bar says: (title, low end, high end), rich text. Density
+#: and speed are normalised per frame (gamma 0.5 lifts a density's faint tails).
+HEAT_LABELS = {
+    "density": ("√ density", "0", "max"),
+    "conditional": ("√ density p<sub>t</sub>(x | z)", "0", "max"),
+    "marginal": ("√ density p<sub>t</sub>(x)", "0", "max"),
+    "speed": ("speed |u|", "0", "max"),
+    "error": ("error |v<sub>θ</sub> − u<sub>t</sub>|", "exact", "≥ |u<sub>t</sub>|"),
+}
 
 
 def to_pairs(rows: np.ndarray) -> np.ndarray:

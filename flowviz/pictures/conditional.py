@@ -79,6 +79,7 @@ class ConditionalPicture:
             source=s.source if d.show_data else None,
             rings=rings,
             z=self.z,
+            heat_label=frames.HEAT_LABELS["conditional"],
         )
 
     def trails(self, t: float) -> np.ndarray:

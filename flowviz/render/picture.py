@@ -28,6 +28,7 @@ class FrameDrawer:
         self._res = -1
         self._starts: np.ndarray | None = None
         self._rings = _UNSET
+        self._label = None
 
     def draw(self, frame: ViewFrame | None) -> None:
         """Show frame (None: an empty view)."""
@@ -42,6 +43,10 @@ class FrameDrawer:
         if frame.arrows != s.mode:
             s.set_arrow_mode(frame.arrows)
             self._field = _UNSET
+        if frame.heat_label != self._label:
+            self._label = frame.heat_label
+            title, low, high = frame.heat_label
+            s.set_colorbar(low, high, title)
         if frame.field is not self._field or frame.arrow_res != self._res:
             self._field, self._res = frame.field, frame.arrow_res
             s.show_frame(frame.field, frame.arrow_res)

@@ -1,4 +1,5 @@
-"""App start: make the window with its extensions (live training, export) and run the event loop."""
+"""App start: make the window with its extensions (live training, sessions, lessons,
+export) and run the event loop."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ ALLOWED = {
     "sessions": {"core", "session"},
     "lessons": {"core", "session"},
     "export": {"core", "session", "pictures", "render"},
-    "gui": {"core", "session", "pictures", "render", "sessions", "lessons"},
+    "gui": {"core", "session", "pictures", "render", "export", "sessions", "lessons"},
     "cli": {"core", "session", "pictures", "render", "export", "gui"},
 }
 

@@ -11,12 +11,13 @@ of width sigma_min and the pair-conditional field is d_alpha z_i + d_b s_j. Thos
 all evaluated (or built): core.neighbours keeps only the pairs near each query row, with a
 stated bound on what it drops.
 
-Rows are done in chunks of at most CHUNK_ELEMENTS exponents (cache-sized, so memory stays
-bounded for any grid and data size). The fast form expands |x - mean|^2 into matrix
-products; near t = 1 (tiny width) that rounds badly in float32, and far from all data every
-component underflows. Such rows take the same products in float64 with a max-shifted
-softmax (accurate down to the T_MAX width), and any row still out of reach is done with
-direct differences.
+Rows are done in chunks of CHUNK_ELEMENTS exponents per torch thread (cache-sized, so
+memory stays bounded for any grid and data size, and few enough ops that a busy thread pool
+does not wait at many barriers). The fast form expands |x - mean|^2 into matrix products,
+with every row's exponents shifted by their maximum (no row underflows, even far from all
+data); near t = 1 (tiny width) that expansion rounds badly in float32, so such rows take the
+same products in float64 (accurate down to the T_MAX width), and any row still out of reach
+is done with direct differences.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ import torch
 from flowviz.core import neighbours
 from flowviz.core.paths import GaussianPath, _rows
 
-CHUNK_ELEMENTS = 1 << 19
-MIN_LOG_MASS = -46.0
-#: Exponents are clamped here before exp: below it float32 exp leaves the normal range and
-#: runs many times slower, and such terms weigh < 1e-16 of the mass that MIN_LOG_MASS keeps.
-EXP_FLOOR = -87.0
+#: Exponents per evaluation chunk and torch thread (the chunk stays in the L2 cache).
+CHUNK_ELEMENTS = 1 << 18
+#: Exponents (shifted by the row maximum) are clamped here before exp. Below about -87
+#: float32 exp leaves the normal range and runs many times slower, and so does the moments
+#: product wherever e^floor times a coordinate is subnormal: e^-60 ~ 9e-27 keeps those
+#: products normal for coordinates down to ~1e-11, and such terms weigh < 1e-26 of the
+#: row's largest one.
+EXP_FLOOR = -60.0
 
 
 @dataclass(frozen=True)
@@ -79,55 +83,70 @@ def _check(x: torch.Tensor, data: torch.Tensor, source: torch.Tensor | None) -> 
 
 
 def _chunks(m: int, p: int):
-    step = max(1, CHUNK_ELEMENTS // max(p, 1))
+    step = max(1, CHUNK_ELEMENTS * max(1, torch.get_num_threads()) // max(p, 1))
     for lo in range(0, m, step):
         yield slice(lo, min(m, lo + step))
 
 
 class _Mixture:
-    """The data points of one evaluation (Gaussian source), with the augmented matrices of
-    the fast path.
+    """The data points of one evaluation (Gaussian source), centred on their mean o, with
+    the matrices of the fast path.
 
-    -|x - a z|^2 / (2 w^2) is one matrix product of a per-row vector
-    [a x, -|x|^2/2, -a^2/2] / w^2 with a per-component one [z, 1, |z|^2], and exp of it
-    times [z, 1] gives the posterior mean and mass in a second product: two GEMMs and one
-    exp, no (m, N, 2) temporaries.
+    With y = x - a o and z' = z - o, the exponent -|x - a z|^2 / (2 w^2) is
+    -|y|^2 / (2 w^2) + l, l = (a y.z' - a^2 |z'|^2 / 2) / w^2: one matrix product of a
+    per-row [a y / w^2, -a^2 / (2 w^2)] (r, 3) with a per-component [z', |z'|^2] (3, N).
+    The row term -|y|^2 / (2 w^2) is left out of the products (it cancels in the
+    posterior), so l is max-shifted per row, clamped and exp-ed in place, and a second
+    product with [z', 1] gives mass and mean: two GEMMs, no (r, N, 2) temporaries.
     """
 
     def __init__(self, data, dtype, device):
         zp = data.to(device=device, dtype=dtype)
         self.zp = zp
-        ones = torch.ones_like(zp[:, :1])
-        self.aug_t = torch.cat([zp, ones, (zp * zp).sum(1, keepdim=True)], 1).T.contiguous()
-        self.moments = torch.cat([zp, ones], 1)
-        self.radius_z = float(zp.norm(dim=1).max())
+        self.origin = zp.mean(0)
+        zc = zp - self.origin
+        self.aug_t = torch.cat([zc.T, (zc * zc).sum(1)[None]], 0).contiguous()  # (3, N)
+        self.moments_t = torch.cat([zc.T, torch.ones_like(zc[:, 0])[None]], 0).contiguous()
+        self.radius_z = float(zc.norm(dim=1).max())
 
     @property
     def size(self) -> int:
         return self.zp.shape[0]
 
+    def centred(self, x, k):
+        """y = x - a o: (r, 2)."""
+        return x - k.a[:, None] * self.origin
+
     def fast_rows(self, x, k):
-        """Rows whose expansion error (~eps (|x| + |a z|)^2 / w^2 in the exponent, eps of
+        """Rows whose expansion error (~eps (|y| + |a z'|)^2 / w^2 in the exponent, eps of
         this mixture's dtype) stays below 1e-3: there the fast path is as good as the
         direct one."""
-        reach = x.norm(dim=1) + k.a.abs() * self.radius_z
+        reach = self.centred(x, k).norm(dim=1) + k.a.abs() * self.radius_z
         err = torch.finfo(self.zp.dtype).eps * reach * reach / (k.w * k.w)
         return err <= 1e-3
 
-    def fast(self, x, k, *, shift: bool = False):
-        """(log-sum-exp of the exponents, posterior mean E z) for rows of x.
-        shift=True subtracts each row's largest exponent first, so no row underflows."""
+    def fast(self, x, k):
+        """(log-sum-exp of the exponents (r,), posterior mean E z (r, 2)) for rows of x,
+        max-shifted per row so that no row underflows, in chunks of cache size."""
         inv = 1.0 / (k.w * k.w)
-        quad = [-0.5 * (x * x).sum(1) * inv, -0.5 * k.a * k.a * inv]
-        aug = torch.cat([k.a[:, None] * x * inv[:, None], torch.stack(quad, 1)], 1)
-        logits = aug @ self.aug_t
-        top = logits.max(1, keepdim=True).values if shift else torch.zeros_like(logits[:, :1])
-        if shift:
-            logits.sub_(top)
-        e = logits.clamp_min_(EXP_FLOOR).exp_()
-        mom = e @ self.moments
-        mass = mom[:, -1]
-        return top[:, 0] + torch.log(mass), mom[:, :-1] / mass[:, None]
+        y = self.centred(x, k)
+        aug = torch.cat([(k.a * inv)[:, None] * y, (-0.5 * k.a * k.a * inv)[:, None]], 1)
+        r = x.shape[0]
+        top = torch.empty(r, dtype=x.dtype, device=x.device)
+        mom = torch.empty(3, r, dtype=x.dtype, device=x.device)
+        buf = None
+        for sl in _chunks(r, self.size):
+            n = sl.stop - sl.start
+            if buf is None:
+                buf = torch.empty(n, self.size, dtype=x.dtype, device=x.device)
+            logits = torch.mm(aug[sl], self.aug_t, out=buf[:n])
+            peak = logits.amax(1, keepdim=True)
+            logits.sub_(peak).clamp_min_(EXP_FLOOR).exp_()
+            torch.mm(self.moments_t, logits.T, out=mom[:, sl])
+            top[sl] = peak[:, 0]
+        mass = mom[2]
+        lse = top + torch.log(mass) - 0.5 * inv * (y * y).sum(1)
+        return lse, self.origin + mom[:2].T / mass[:, None]
 
     def exponents(self, x, k):
         """Direct exponents -|x - a z|^2 / (2 w^2): (r, N). Differences, not the
@@ -141,9 +160,8 @@ class _Mixture:
         logits = self.exponents(x, k)
         top = logits.max(1, keepdim=True).values
         e = logits.sub_(top).clamp_min_(EXP_FLOOR).exp_()
-        mom = e @ self.moments
-        mass = mom[:, -1]
-        return top[:, 0] + torch.log(mass), mom[:, :-1] / mass[:, None]
+        mass = e.sum(1)
+        return top[:, 0] + torch.log(mass), (e @ self.zp) / mass[:, None]
 
 
 def _split(k: _Coeffs, sl) -> _Coeffs:
@@ -157,28 +175,28 @@ def _evaluate(x, t, data, path, source):
         return _evaluate_drawn(x, t, data, path, source)
     mix = _Mixture(data, x.dtype, x.device)
     k = _coeffs(path, _rows(t, x), False)
-    m = x.shape[0]
-    lse = torch.full((m,), -math.inf, dtype=x.dtype, device=x.device)
-    ez = torch.zeros(m, 2, dtype=x.dtype, device=x.device)
+    # The fast path where this dtype is fine enough; rows too coarse in it (tiny width near
+    # t = 1, far tails) take the same products in float64, and direct differences if even
+    # that is too coarse.
     fast = mix.fast_rows(x, k)
-    _fill(mix, x, k, fast, lse, ez)
-    # Rows whose components (nearly) all underflowed -- below MIN_LOG_MASS the largest
-    # terms sit near the subnormal range -- and rows too coarse in this dtype: max-shifted,
-    # in float64 where float32 is too coarse, and by direct differences if even that is.
-    left = ~(lse > MIN_LOG_MASS)
-    if bool(left.any()):
-        _fill(mix, x, k, left & fast, lse, ez, shift=True)
-        left &= ~fast
-    if bool(left.any()) and x.dtype != torch.float64:
-        wide = _Mixture(data, torch.float64, x.device)
-        x64, k64 = x.double(), _Coeffs(*(f.double() for f in _fields(k)))
-        rows = left & wide.fast_rows(x64, k64)
-        _fill(wide, x64, k64, rows, lse, ez, shift=True)
-        left &= ~rows
-    idx = left.nonzero().flatten()
-    for sl in _chunks(len(idx), mix.size):
-        i = idx[sl]
-        lse[i], ez[i] = mix.stable(x[i], _split(k, i))
+    if bool(fast.all()):
+        lse, ez = mix.fast(x, k)
+    else:
+        m = x.shape[0]
+        lse = torch.full((m,), -math.inf, dtype=x.dtype, device=x.device)
+        ez = torch.zeros(m, 2, dtype=x.dtype, device=x.device)
+        _fill(mix, x, k, fast, lse, ez)
+        left = ~fast
+        if x.dtype != torch.float64:
+            wide = _Mixture(data, torch.float64, x.device)
+            x64, k64 = x.double(), _Coeffs(*(f.double() for f in _fields(k)))
+            rows = left & wide.fast_rows(x64, k64)
+            _fill(wide, x64, k64, rows, lse, ez)
+            left &= ~rows
+        idx = left.nonzero().flatten()
+        for sl in _chunks(len(idx), mix.size):
+            i = idx[sl]
+            lse[i], ez[i] = mix.stable(x[i], _split(k, i))
     vel = k.da[:, None] * ez + (k.dw / k.w)[:, None] * (x - k.a[:, None] * ez)
     log_p = lse - math.log(mix.size) - torch.log(2 * math.pi * k.w * k.w)
     return vel, log_p
@@ -207,13 +225,12 @@ def _evaluate_drawn(x, t, data, path, source):
     return vel, log_p
 
 
-def _fill(mix, x, k, rows, lse, mom, *, shift=False) -> None:
-    """The fast path on the selected rows (bool (m,)), written into lse and mom (E z)."""
+def _fill(mix, x, k, rows, lse, ez) -> None:
+    """The fast path on the selected rows (bool (m,)), written into lse and ez."""
     idx = rows.nonzero().flatten()
-    for sl in _chunks(len(idx), mix.size * 2):
-        i = idx[sl]
-        part_lse, part_mom = mix.fast(x[i], _split(k, i), shift=shift)
-        lse[i], mom[i] = part_lse.to(lse.dtype), part_mom.to(mom.dtype)
+    if len(idx):
+        part_lse, part_ez = mix.fast(x[idx], _split(k, idx))
+        lse[idx], ez[idx] = part_lse.to(lse.dtype), part_ez.to(ez.dtype)
 
 
 def _fields(k: _Coeffs):

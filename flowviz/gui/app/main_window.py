@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QUndoStack,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QDoubleSpinBox,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSpinBox,
     QSplitter,
+    QStyle,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -39,7 +41,10 @@ from PySide6.QtWidgets import (
 from flowviz.core import choices, frames
 from flowviz.gui.app import theme
 from flowviz.gui.app.edits import SessionEdit
+from flowviz.gui.app.help import ShortcutsDialog, show_about
+from flowviz.gui.app.presenter import SCALES, Presenter, SpaceAnywhere
 from flowviz.gui.app.tools import HINTS, TOOLS, CanvasTools
+from flowviz.gui.app.window_api import scrolled
 from flowviz.gui.panels.display import DisplayPanel
 from flowviz.gui.panels.formulas import FormulaPanel
 from flowviz.gui.panels.time_bar import Player, TimeBar
@@ -126,7 +131,7 @@ class MainWindow(QMainWindow):
         self.display_panel = DisplayPanel(self.state)
         dock = QDockWidget("Display", self)
         dock.setObjectName("display_dock")
-        dock.setWidget(self.display_panel)
+        dock.setWidget(scrolled(self.display_panel))
         self.add_dock(dock, Qt.DockWidgetArea.RightDockWidgetArea)
         self.formula_panel = FormulaPanel(self.state)
         formulas = QDockWidget("Formulas", self)
@@ -136,6 +141,7 @@ class MainWindow(QMainWindow):
         self.add_dock(formulas, Qt.DockWidgetArea.RightDockWidgetArea, tab_with="display_dock")
         dock.raise_()
         self.extensions = {name: install(self) for name, install in (extensions or {}).items()}
+        self.presenter_bar = self._build_presenter_bar()
         self.tools.tool_changed.connect(self._on_tool_changed)
         self.state.session_changed.connect(self._on_session_changed)
         self._restore_settings()
@@ -256,14 +262,40 @@ class MainWindow(QMainWindow):
         self._action("View", "Play / pause", self.player.toggle, key(Qt.Key.Key_Space))
         self._action("View", "Step forward", lambda: self.player.step(1), key(Qt.Key.Key_Right))
         self._action("View", "Step back", lambda: self.player.step(-1), key(Qt.Key.Key_Left))
-        self._action(
-            "View", "Reverse (data → noise)", self.time_bar.reverse.toggle, key(Qt.Key.Key_R)
-        )
-        self._action("View", "Loop", self.time_bar.loop.toggle, key(Qt.Key.Key_L))
+        self._display_toggles = {}
+        for field, text, shortcut in (
+            ("reverse", "Reverse (data → noise)", Qt.Key.Key_R),
+            ("loop", "Loop", Qt.Key.Key_L),
+        ):
+            a = self._action("View", text, lambda on, f=field: self.state.set_display(**{f: on}))
+            a.setShortcut(key(shortcut))
+            a.setCheckable(True)
+            self._display_toggles[field] = a
+        self.state.display_changed.connect(self._sync_display_toggles)
+        self._sync_display_toggles()
         self._action("View", "Reset zoom", self._reset_zoom, key(Qt.Key.Key_F))
+        self.presenter = Presenter(self)
+        self.presenter_action = self._action(
+            "View",
+            "&Presenter mode",
+            lambda _=False: None,  # toggled does the work, also when "Leave" unchecks it
+            key(Qt.Key.Key_F11),
+            "Full screen, type scaled for a projector, only play, time, lesson and Train",
+        )
+        self.presenter_action.setCheckable(True)
+        self.presenter_action.toggled.connect(self.presenter.set_on)
+        scales = self.menu("View").addMenu("Presenter &scale")
+        group = QActionGroup(self)
+        for pct in SCALES:
+            a = scales.addAction(f"{pct} %")
+            a.setCheckable(True)
+            a.setChecked(pct == self.presenter.scale)
+            a.triggered.connect(lambda _=False, p=pct: self.presenter.set_scale(p))
+            group.addAction(a)
         self.menu("View").addSeparator()
-        self._action("Help", "&Shortcuts", self._show_shortcuts, key.StandardKey.HelpContents)
-        self._action("Help", "&About flowviz", self._show_about)
+        self._action("Help", "&Keyboard shortcuts", self._show_shortcuts, key("F1"))
+        self._action("Help", "&About flowviz", lambda: show_about(self))
+        self.space = SpaceAnywhere(self)
 
     def _show_view(self, key: str, on: bool) -> None:
         if key not in choices.VIEWS:
@@ -551,21 +583,44 @@ class MainWindow(QMainWindow):
         self.camera.reset()
 
     def _show_shortcuts(self) -> None:
-        QMessageBox.information(
-            self,
-            "Shortcuts",
-            "Space play/pause · ←/→ step · R reverse · L loop · F reset zoom\n"
-            "S pick z · B brush · P point · E eraser · [ ] brush radius\n"
-            "Ctrl+Z undo · Ctrl+Shift+Z redo · Ctrl+O open · Ctrl+S save · Ctrl+I image",
-        )
+        ShortcutsDialog(list(self._menus.values()), self).exec()
 
-    def _show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About flowviz",
-            "flowviz shows flow matching: the marginal field u_t(x) is the average of the\n"
-            "conditional fields u_t(x|z), weighted by the posterior p(z|x,t).",
-        )
+    def _sync_display_toggles(self) -> None:
+        d = self.state.display
+        for field, a in self._display_toggles.items():
+            a.blockSignals(True)
+            a.setChecked(getattr(d, field))
+            a.blockSignals(False)
+
+    def views(self) -> list[QWidget]:
+        return list(self._views.values())
+
+    def _build_presenter_bar(self) -> QToolBar:
+        """The one tool bar of presenter mode: play, lesson Back/Next, Train, leave."""
+        bar = QToolBar("Presenter", self)
+        bar.setObjectName("presenter_bar")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.setMovable(False)
+        play = QAction(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play", bar)
+        play.triggered.connect(self.player.toggle)
+        bar.addAction(play)
+        lessons = getattr(self.extensions.get("lessons"), "actions", {})
+        training = getattr(self.extensions.get("training"), "actions", {})
+        for a in (lessons.get("back"), lessons.get("next"), training.get("train")):
+            if a is not None:
+                bar.addAction(a)
+        leave = QAction("Leave presenter mode", bar)
+        leave.triggered.connect(lambda: self.presenter_action.setChecked(False))
+        bar.addAction(leave)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        bar.hide()
+        return bar
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.presenter.on:
+            self.presenter_action.setChecked(False)
+            return
+        super().keyPressEvent(event)
 
     # ------------------------------------------------------------ persistence, theme, close
 
@@ -577,7 +632,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
-            self.resize(1500, 820)
+            self._fit_screen()
         state = s.value("windowState")
         if isinstance(state, QByteArray):
             self.restoreState(state)
@@ -598,6 +653,16 @@ class MainWindow(QMainWindow):
         self.state.replace(session.patch(t=0.0))
         self._sync_tool_bar()
         self._sync_views()
+
+    def _fit_screen(self) -> None:
+        """First launch: 1500 x 820, or what the screen has room for (a 1280 x 720
+        projector, a 4K laptop with scaling), centred."""
+        screen = self.screen() or QApplication.primaryScreen()
+        area = screen.availableGeometry()
+        w = min(1500, int(area.width() * 0.96))
+        h = min(820, int(area.height() * 0.92))
+        self.resize(w, h)
+        self.move(area.x() + (area.width() - w) // 2, area.y() + (area.height() - h) // 2)
 
     def _save_settings(self) -> None:
         s = self.settings
@@ -621,6 +686,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         """Emit closing (other workers stop), save settings, stop and join our threads."""
         self.closing.emit()
+        self.presenter.set_on(False)
+        self.space.close()
         self.player.play(False)
         self._save_settings()
         for view in self._views.values():

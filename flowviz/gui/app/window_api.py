@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from PySide6.QtWidgets import QWidget
+
 if TYPE_CHECKING:
     from PySide6.QtCore import Qt, SignalInstance
     from PySide6.QtGui import QUndoStack
-    from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
+    from PySide6.QtWidgets import QDockWidget, QMenu
 
     from flowviz.gui.state import AppState
     from flowviz.gui.views.frame_worker import FrameWorker
@@ -40,3 +42,18 @@ class WindowSeams(Protocol):
     def show_status(self, text: str) -> None: ...
 
     def show_error(self, text: str) -> None: ...
+
+
+def scrolled(widget: QWidget) -> QWidget:
+    """widget in a frameless scroll area: a dock's content scrolls on a small screen
+    instead of being squeezed until its rows overlap."""
+    from PySide6.QtWidgets import QFrame, QScrollArea
+
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    # As wide as the content (its rows must not be cut); only the height scrolls.
+    bar = area.verticalScrollBar().sizeHint().width()
+    area.setMinimumWidth(widget.minimumSizeHint().width() + bar)
+    return area

@@ -27,6 +27,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QStyle
 
 from flowviz.gui.app.edits import SessionEdit
+from flowviz.gui.app.window_api import scrolled
 from flowviz.gui.panels.loss_chart import LossChart
 from flowviz.gui.panels.training import TrainingPanel
 from flowviz.gui.training.worker import (
@@ -135,7 +136,7 @@ class TrainingController(QObject):
     def _dock(self, title: str, name: str, widget) -> QDockWidget:
         dock = QDockWidget(title, self.window)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        dock.setWidget(scrolled(widget))
         return dock
 
     def _build_actions(self) -> dict[str, QAction]:

@@ -23,8 +23,9 @@ class PlotView(QWidget):
         self.title = QLabel(title)
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setWordWrap(True)  # a narrow view wraps its title rather than cut it
         self.plot_widget = make_plot(style)  # as the exporter's Canvas makes it
-        self.plot_widget.setMinimumSize(240, 240)
+        self.plot_widget.setMinimumSize(180, 180)  # three views and a dock fit 1024 px
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.scene = FieldScene(self.plot, style)
         self.drawer = FrameDrawer(self.scene)

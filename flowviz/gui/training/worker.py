@@ -189,13 +189,16 @@ class TrainingProcess:
         proc = self._proc
         if proc is not None:
             self.send(("quit",))
-            for end in (lambda: None, proc.terminate, proc.kill):
+            for end in (lambda: None, proc.terminate):
                 end()
                 try:
                     proc.wait(CLOSE_TIMEOUT)
                     break
                 except subprocess.TimeoutExpired:
                     continue
+            else:  # a loaded machine can take longer than the timeouts: kill, and reap it
+                proc.kill()
+                proc.wait()
         self._discard()
 
     def _discard(self) -> None:

@@ -18,9 +18,14 @@ The algorithm (all batched tensor ops, no Python loop over points):
    D_B = min_P dmax(B, P), and a component whose exponent -|x - mean|^2 / (2 w^2) is within
    L of that row's largest has |x - mean|^2 <= D_B^2 + 2 w^2 L. Pairs with
    dmin(B, P)^2 > D_B^2 + 2 w^2 L are dropped: none of their components is that close.
+   At the leaves the test is repeated with a sharper D_B (_tighten): each query leaf's
+   triple with the smallest dmin is evaluated exactly, and the largest over the leaf's
+   queries of their nearest distance in it bounds D_B without the boxes' slack. Each
+   query's nearest component still lies in a kept triple, so the bound below holds as is.
 3. The kept (block, data leaf, source leaf) triples are evaluated densely by direct
-   differences (no expanded squares: float32 stays accurate for any w), each with its own
-   max-shift, and merged per query with a log-sum-exp.
+   differences (no expanded squares: float32 stays accurate for any w), coordinate by
+   coordinate from per-leaf tables (one index_select per tree and chunk), each with its
+   own max-shift, and merged per query with a log-sum-exp.
 
 Error bound: every dropped component weighs < e^-L times the row's largest one, which is
 part of the kept mass, and at most N M are dropped, so the dropped mass is below
@@ -142,6 +147,70 @@ def _kept_triples(q: _Tree, a, c, z: _Tree, s: _Tree, reach: float) -> torch.Ten
     return tri
 
 
+def _leaf_dmin2(q: _Tree, a, c, z: _Tree, s: _Tree, tri: torch.Tensor) -> torch.Tensor:
+    """dmin(B, P)^2 of leaf triples (T, 3) (step 2 of the module docstring): (T,)."""
+    b, iz, r = tri.unbind(1)
+    (q_lo, q_hi, _), (z_lo, z_hi, _), (s_lo, s_hi, _) = (t.nodes(t.levels) for t in (q, z, s))
+    a_n, c_n = a.reshape(-1, q.size), c.reshape(-1, q.size)
+    za_lo, za_hi = _scaled(z_lo[iz], z_hi[iz], a_n.amin(1)[b], a_n.amax(1)[b])
+    sc_lo, sc_hi = _scaled(s_lo[r], s_hi[r], c_n.amin(1)[b], c_n.amax(1)[b])
+    m_lo, m_hi = za_lo + sc_lo, za_hi + sc_hi
+    return torch.maximum(m_lo - q_hi[b], q_lo[b] - m_hi).clamp_min_(0).square_().sum(1)
+
+
+def _tighten(q: _Tree, a, c, z: _Tree, s: _Tree, tri: torch.Tensor, reach: float):
+    """Step 2 again with a sharper D_B: for each query leaf, the exact distances from its
+    queries to the components of its triple with the smallest dmin (one small dense pass)
+    bound every query's nearest distance, usually far below the box bound min_P dmax.
+    Same test, same guarantee: each query's nearest component stays kept. -> (T', 3)."""
+    if tri.shape[0] == 0:
+        return tri
+    dmin2 = _leaf_dmin2(q, a, c, z, s, tri)
+    n_leaves = 2**q.levels
+    b = tri[:, 0]
+    best = torch.full((n_leaves,), math.inf, dtype=dmin2.dtype, device=dmin2.device)
+    best.scatter_reduce_(0, b, dmin2, reduce="amin")
+    pick = torch.full((n_leaves,), -1, dtype=torch.int64, device=tri.device)
+    hit = (dmin2 == best[b]).nonzero().flatten()
+    pick[b[hit]] = hit  # any one triple per leaf with the smallest dmin
+    has = pick >= 0
+    lb = has.nonzero().flatten()
+    pb, piz, pr = tri[pick[lb]].unbind(1)
+    qt, zt, st = _tables(q, a, c, z, s)
+    d2 = _sq_dist(qt[pb], zt[piz], st[pr], q.size)  # (L, Q, Lz, Ls)
+    near = d2.flatten(2).amin(2).amax(1)  # per leaf: the largest nearest distance^2
+    bound = torch.full((n_leaves,), math.inf, dtype=dmin2.dtype, device=dmin2.device)
+    bound[lb] = near
+    return tri[dmin2 <= bound[b] + reach]
+
+
+def _tables(q: _Tree, a, c, z: _Tree, s: _Tree):
+    """Per-leaf rows, coordinates apart (structure of arrays), so that one index_select
+    per tree fetches a chunk's leaves: queries [x, y, a, c] (Lq, 4 Q), data and source
+    [x, y, weight] (L, 3 size)."""
+
+    def tab(t: _Tree, *extra):
+        cols = [t.pts[:, 0], t.pts[:, 1], *extra]
+        return torch.cat([v.reshape(-1, t.size) for v in cols], 1).contiguous()
+
+    return tab(q, a, c), tab(z, z.weight), tab(s, s.weight)
+
+
+def _sq_dist(qg, zg, sg, size: int) -> torch.Tensor:
+    """|x - a z - c s|^2 for gathered leaf-table rows qg (T, 4 Q), zg (T, 3 Lz),
+    sg (T, 3 Ls) (see _tables), coordinate by coordinate: (T, Q, Lz, Ls)."""
+    ab, cb = qg[:, 2 * size : 3 * size], qg[:, 3 * size :]  # (T, Q)
+    out = None
+    for k in (0, 1):
+        xb = qg[:, k * size : (k + 1) * size]  # (T, Q)
+        zk, sk = zg[:, k * size : (k + 1) * size], sg[:, k * size : (k + 1) * size]
+        u = torch.addcmul(xb[:, :, None], ab[:, :, None], zk[:, None, :], value=-1.0)
+        v = cb[:, :, None] * sk[:, None, :]  # (T, Q, Ls)
+        d = (u[:, :, :, None] - v[:, :, None, :]).square_()
+        out = d if out is None else out.add_(d)
+    return out
+
+
 @dataclass(frozen=True)
 class Pruned:
     """Per query row: log_mass (m,) log sum_ij exp(exponent_ij), mean_z and mean_s (m, 2)
@@ -185,9 +254,10 @@ def evaluate(
     s = _Tree(source, LEAF)
     a_q, c_q = a[q.index], c[q.index]
     rows = torch.where(q.weight > 0, q.index, m).reshape(-1, LEAF)  # padding -> spare row m
-    triples = _kept_triples(q, a_q, c_q, z, s, 2.0 * w * w * log_cut)
-    xq, aq, cq = q.leaf("pts"), a_q.reshape(-1, LEAF), c_q.reshape(-1, LEAF)
-    zp, zw, sp, sw = z.leaf("pts"), z.leaf("weight"), s.leaf("pts"), s.leaf("weight")
+    reach = 2.0 * w * w * log_cut
+    triples = _kept_triples(q, a_q, c_q, z, s, reach)
+    triples = _tighten(q, a_q, c_q, z, s, triples, reach)
+    qt, zt, st = _tables(q, a_q, c_q, z, s)
     zi = z.index.reshape(-1, LEAF)
     scale = -0.5 / (w * w)
     step = max(1, CHUNK_ELEMENTS // LEAF**3)
@@ -195,20 +265,16 @@ def evaluate(
     post_parts = []
     for lo in range(0, triples.shape[0], step):
         b, iz, r = triples[lo : lo + step].unbind(1)
-        xb, ab, cb = xq[b], aq[b], cq[b]  # (T, Q, 2), (T, Q)
-        zl, sr = zp[iz], sp[r]  # (T, Lz, 2), (T, Ls, 2)
-        y = xb[:, :, None, :] - ab[:, :, None, None] * zl[:, None]  # (T, Q, Lz, 2)
-        cs = cb[:, :, None, None] * sr[:, None]  # (T, Q, Ls, 2)
-        d = y[:, :, :, None, :] - cs[:, :, None, :, :]  # (T, Q, Lz, Ls, 2)
-        e = d.square_().sum(-1).mul_(scale)  # (T, Q, Lz, Ls)
+        qg, zg, sg = qt.index_select(0, b), zt.index_select(0, iz), st.index_select(0, r)
+        e = _sq_dist(qg, zg, sg, LEAF).mul_(scale)  # (T, Q, Lz, Ls)
         top = e.amax((2, 3))  # (T, Q); padding copies a real point of its leaf
         p = e.sub_(top[:, :, None, None]).clamp_min_(EXP_FLOOR).exp_()
-        p.mul_(zw[iz][:, None, :, None]).mul_(sw[r][:, None, None, :])
+        p.mul_((zg[:, 2 * LEAF :, None] * sg[:, None, 2 * LEAF :])[:, None])
         pz = p.sum(3)  # (T, Q, Lz)
         ps = p.sum(2)  # (T, Q, Ls)
         mass = pz.sum(2)
-        mz = (pz[..., None] * zl[:, None]).sum(2)  # (T, Q, 2); bmm is slow this small
-        ms = (ps[..., None] * sr[:, None]).sum(2)
+        mz = torch.stack([(pz * zg[:, None, k * LEAF : (k + 1) * LEAF]).sum(2) for k in (0, 1)], 2)
+        ms = torch.stack([(ps * sg[:, None, k * LEAF : (k + 1) * LEAF]).sum(2) for k in (0, 1)], 2)
         parts.append((rows[b], top, mass, mz, ms))
         if want_posterior:
             post_parts.append((rows[b], top, pz, zi[iz]))

@@ -118,3 +118,35 @@ def test_memory_stays_bounded_for_a_large_drawn_source():
     lp, u, _ = brute_force(x.numpy(), 0.6, Z, S, 0.05)
     np.testing.assert_allclose(f.log_density.numpy(), lp, rtol=1e-4)
     np.testing.assert_allclose(f.velocity.numpy(), u, rtol=1e-3, atol=1e-3)
+
+
+def test_tightened_pruning_keeps_every_query_nearest_component():
+    """_tighten (exact nearest distances from one dense triple per query leaf) keeps a
+    subset of the box-bound triples, fewer for a narrow width, and still the triple that
+    holds each query's nearest component (which the error bound needs)."""
+    Z = data.preset("moons", 300, seed=0).double()
+    S = data.preset("circles", 100, seed=1).double()
+    x = torch.tensor(QUERIES)
+    m = len(x)
+    a, c, w = torch.full((m,), 0.6), torch.full((m,), 0.4), 0.03
+    q = neighbours._Tree(x, neighbours.LEAF)
+    zt, st = neighbours._Tree(Z, neighbours.LEAF), neighbours._Tree(S, neighbours.LEAF)
+    aq, cq = a[q.index].double(), c[q.index].double()
+    reach = 2 * w**2 * math.log(3e4 / neighbours.PRUNE_TOL)
+    boxed = neighbours._kept_triples(q, aq, cq, zt, st, reach)
+    tight = neighbours._tighten(q, aq, cq, zt, st, boxed, reach)
+    assert tight.shape[0] < boxed.shape[0]
+    kept_box = {tuple(v) for v in boxed.tolist()}
+    kept = {tuple(v) for v in tight.tolist()}
+    assert kept <= kept_box
+    # the first n slots of a tree hold its real points, in Morton order: point -> leaf
+    z_leaf = torch.empty(len(Z), dtype=torch.int64)
+    z_leaf[zt.index[: zt.n]] = torch.arange(zt.n) // neighbours.LEAF
+    s_leaf = torch.empty(len(S), dtype=torch.int64)
+    s_leaf[st.index[: st.n]] = torch.arange(st.n) // neighbours.LEAF
+    means = (0.6 * Z[:, None, :] + 0.4 * S[None, :, :]).reshape(-1, 2)
+    nearest = ((x[:, None, :] - means[None]) ** 2).sum(-1).argmin(1)
+    for slot in range(q.n):
+        row = int(q.index[slot])
+        i, j = divmod(int(nearest[row]), len(S))
+        assert (slot // neighbours.LEAF, int(z_leaf[i]), int(s_leaf[j])) in kept

@@ -404,3 +404,16 @@ def test_trained_state_round_trips_through_restore_trained(qtbot, window, traine
     assert "continuing from step 60" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: c.mode == "idle", timeout=WAIT)
     assert c.snapshot.step == 70
+
+
+def test_sample_quality_updates_while_training_and_animating(qtbot, window, trainer):
+    """The readout is not starved by the animation's frames: it follows the run."""
+    c = trainer
+    window.player.play(True)
+    c.train()
+    qtbot.waitUntil(lambda: c.quality is not None, timeout=WAIT)
+    first = c.quality_step
+    qtbot.waitUntil(lambda: c.quality_step > first and c.mode == "running", timeout=WAIT)
+    assert "Sample quality" in c.panel.quality.text()
+    c.stop()
+    window.player.play(False)

@@ -355,6 +355,8 @@ class MainWindow(QMainWindow):
         self.poly_n.setToolTip("Exponent n of the polynomial path α_t = t^n (1: CondOT)")
         self.poly_n.setKeyboardTracking(False)
         self.poly_n.valueChanged.connect(lambda _v: self._apply_path())
+        for box in (self.draw_target, self.preset, self.path_box):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # never cut
         for label, w in (
             ("radius", self.radius),
             ("density", self.density),

@@ -46,6 +46,7 @@ class DisplayPanel(QWidget):
         for value, text in items.items():
             box.addItem(text, value)
         box.setToolTip(tip)
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # never cut
         box.currentIndexChanged.connect(
             lambda _i: self.state.set_display(**{key: box.currentData()})
         )

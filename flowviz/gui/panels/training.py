@@ -246,6 +246,7 @@ class TrainingPanel(QWidget):
         for value, text in items.items():
             box.addItem(text, value)
         box.setToolTip(tip)
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # never cut
         return box
 
     def set_devices(self, names: list[str], auto: str) -> None:

@@ -467,7 +467,9 @@ class TrainingController(QObject):
                 self.quality_step = snap.step
                 self.panel.quality.setText(_quality_text(swd, floor, data))
 
-        self.window.worker.submit(job, done, priority=1.5, alive=lambda: not self._closed)
+        # Ahead of frames: while the animation plays the views always have a frame to ask
+        # for, and a readout queued behind them waited for the whole run (issue 11).
+        self.window.worker.submit(job, done, priority=-1, alive=lambda: not self._closed)
 
     # ------------------------------------------------------------ state changes
 

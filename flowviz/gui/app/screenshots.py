@@ -77,8 +77,9 @@ def _train(app, window, steps: int = 1500) -> None:
 
 def main(out: str = "assets") -> None:
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QDockWidget
 
+    from flowviz.core import frames
     from flowviz.gui.app.launch import make_window
 
     out_dir = Path(out)
@@ -89,12 +90,11 @@ def main(out: str = "assets") -> None:
         window.resize(1600, 860)
         window.show()
         _settle(app, window)
-        _show_view(window, "Learned", False)  # two large views until training starts
-        _settle(app, window)
         window.player.play(False)
+        window.findChild(QDockWidget, "formulas_dock").raise_()
         window.state.set_t(0.55)
         _settle(app, window)
-        window.grab().save(str(out_dir / "conditional-vs-marginal.png"))
+        window.grab().save(str(out_dir / "window.png"))
 
         window.state.set_display(trails=10)
         window.state.set_t(0.8)
@@ -112,6 +112,7 @@ def main(out: str = "assets") -> None:
             (1.2 * math.cos(a), 1.2 * math.sin(a) - 0.3)
             for a in (math.pi * (1.15 + 0.035 * i) for i in range(21))
         ]
+        _show_view(window, "Learned", False)  # two large views for the drawing
         for stroke in (ring, [(-0.8, 0.8), (-0.8, 1.0)], [(0.8, 0.8), (0.8, 1.0)], smile):
             _stroke(window, stroke)
         window.state.set_selected(0)
@@ -120,8 +121,27 @@ def main(out: str = "assets") -> None:
         window.grab().save(str(out_dir / "drawn-distribution.png"))
 
         _show_view(window, "Learned", True)
+        window.findChild(QDockWidget, "training_dock").raise_()
         _train(app, window)
         window.grab().save(str(out_dir / "learned-training.png"))
+
+        lessons = window.extensions["lessons"]
+        lessons.actions["start"].trigger()
+        lessons.go(3)  # the marginal field as a posterior-weighted average
+        window.state.set_selected(frames.typical_point(window.state.data))
+        window.player.play(False)
+        window.state.set_t(0.6)
+        window.marginal.probe((0.3, 0.9))
+        _settle(app, window)
+        window.grab().save(str(out_dir / "lesson-step.png"))
+
+        window.presenter.set_scale(175)
+        window.presenter_action.setChecked(True)
+        window.showNormal()  # offscreen "full screen" is an 800x600 screen: a projector's size
+        window.resize(1280, 720)
+        _settle(app, window)
+        window.grab().save(str(out_dir / "presenter-mode.png"))
+        window.presenter_action.setChecked(False)
         window.close()
     print(f"screenshots written to {out_dir}/")
 

@@ -15,13 +15,21 @@
    t = 0.5, <= 10 ms at t = 0.9. A loaded machine slows both alike, so read the ratio;
    with 2 threads under load, torch's OpenMP pool waits at barriers and both scatter.
    Before (commit d960f03, load ~6, 1 thread): 14 / 32 / 43 ms at t = 0.5 / 0.9 / 0.999,
-   reference / ours 4.0 / 3.0 / 1.9.
+   reference / ours 4.0 / 3.0 / 1.9. After (commit 3516fbd, 1 thread, load 5-8):
+   7-15 / 7-23 / 27-39 ms, reference / ours 5-8 / 8-13 / 2.6-4.2; with 2 threads under that
+   load both scatter from tens of ms to over a second (barrier waits).
 3. 10,000 particles x 100 midpoint steps of the exact marginal flow (N = 2000): seconds.
 4. A drawn source (sigma_min = 0.05, moons data, eight-gaussians source): one 64 x 64 field
    frame (velocity + density) for 1000 x 200 and 1000 x 1000 pairs at several t, and 3000
    particles x 100 Euler steps (exact.trajectories) for 1000 x 200. Goals: <= 50 ms, <= 3 s.
    Before core.neighbours (every component at every query): 1000 x 200 frame ~16-50 s,
    3000 x 100 steps ~2 h (73 s per step), 1000 x 1000 out of memory or minutes.
+   With core.neighbours as first written (commit 3516fbd) and after the sharper leaf
+   pruning, structure-of-arrays leaf blocks and leaves of 8 (one thread, load ~6, same run):
+   1000 x 200 frame 6.7 -> 2.3 s at t = 0.5, 4.3 -> 1.0 s at t = 0.9 (goal not met);
+   3000 particles, one field call 2.3 -> 0.96 s (t = 0.3), 1.3 -> 0.66 s (t = 0.7);
+   1000 x 1000 frame 5 s (t = 0.5), 12 s (t = 0.9). With 2 threads on a loaded machine the
+   many small ops wait at OpenMP barriers: a 1000 x 1000 frame took ~60-100 s.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,6 +76,7 @@ class TrainingController(QObject):
         super().__init__(window)
         self.state = window.state
         self.mode = IDLE
+        self._starter: threading.Thread | None = None
         self.snapshot: Snapshot | None = None
         self.worker: TrainingWorker | None = None
         use_process = BACKEND == "process" and TrainingProcess.available()
@@ -246,6 +248,8 @@ class TrainingController(QObject):
         self._restart_timer.stop()
         if self.worker is not None:
             self.worker.stop()
+        if self._starter is not None:
+            self._starter.join()  # a Popen in flight: close() then ends what it started
         if self.process is not None:
             self.process.close()
         self.mode = IDLE
@@ -487,8 +491,14 @@ class TrainingController(QObject):
         self.panel.set_devices(present, str(resolve_device("auto")))
         self._ready = True
         self._update_actions()
-        if self.process is not None:  # start the training process now, off the UI thread
-            self.window.worker.submit(self.process.ensure, lambda _: None, priority=-0.5)
+        if self.process is not None:
+            # Start the training process now (it imports torch while the user looks), from
+            # a plain thread: a child of the niced frame worker would inherit its niceness
+            # and crawl on a busy machine.
+            self._starter = threading.Thread(
+                target=self.process.ensure, name="flowviz-training-start", daemon=True
+            )
+            self._starter.start()
 
     def _on_data_changed(self) -> None:
         self._measure_quality(True)

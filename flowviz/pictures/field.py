@@ -42,6 +42,7 @@ class FieldPicture:
     ahead: bool = True
     layout: Hashable | None = None
     field: Callable[[np.ndarray, float], np.ndarray] | None = None
+    heat_label: tuple[str, str, str] = frames.HEAT_LABELS["density"]
     preview: Callable[[np.ndarray], np.ndarray] | None = None
     _memo: dict = dataclasses.field(default_factory=dict, repr=False)
 
@@ -77,6 +78,7 @@ def compose(
         particles=pos,
         starts=picture.starts[:k],
         trails=trails,
+        heat_label=picture.heat_label,
         data=picture.data if d.show_data else _NONE,
         source=picture.source if d.show_data else None,
     )

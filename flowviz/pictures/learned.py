@@ -74,6 +74,7 @@ def learned(session: Session, field, *, previous: FieldPicture | None = None) ->
         ahead=False,
         layout=(spec, d.steps, exact),
         field=field,
+        heat_label=frames.HEAT_LABELS["error" if opts.error_map else "speed"],
     )
     picture._memo["exact"] = exact
     return picture

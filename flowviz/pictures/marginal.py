@@ -60,5 +60,6 @@ def marginal(session: Session) -> FieldPicture:
         source=session.source,
         ahead=True,
         field=exact.velocity,
+        heat_label=frames.HEAT_LABELS["marginal" if d.heat == "density" else "speed"],
         preview=preview if d.steps > PREVIEW_STEPS else None,
     )

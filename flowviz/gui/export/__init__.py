@@ -17,8 +17,6 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QProgressDialog
 
-from flowviz.gui.export.dialog import ExportDialog
-
 #: ms of UI time a tick may spend drawing frames before the event loop runs again
 TICK_BUDGET_MS = 30
 FIGURE_SIZES = ("1600x900", "1280x720", "1920x1080", "1080x1080", "800x800")
@@ -152,6 +150,8 @@ class ExportController(QObject):
     # ------------------------------------------------------------ animation
 
     def export_animation_dialog(self) -> None:
+        from flowviz.gui.export.dialog import ExportDialog  # on first use, not at start-up
+
         dialog = ExportDialog(self.window.settings, self.window.state.session.views, self.window)
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return

@@ -21,7 +21,7 @@ ALLOWED = {
     "pictures": {"core", "session"},
     "sessions": {"core", "session"},
     "lessons": {"core", "session"},
-    "export": {"core", "session", "pictures", "render"},
+    "export": {"core", "session", "sessions", "pictures", "render"},
     "gui": {"core", "session", "pictures", "render", "export", "sessions", "lessons"},
     "cli": {"core", "session", "pictures", "render", "export", "gui"},
 }

@@ -36,12 +36,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("--n", type=int, default=1000, help="points drawn from a preset")
     e.add_argument("--source", help="a .csv/.npy source point set instead of N(0, I)")
     e.add_argument("--checkpoint", help="a trained model (.pt): adds the learned view")
+    e.add_argument(
+        "--session",
+        help="a session file (.flowviz) saved in the window: exports exactly what was set up "
+        "there (its data, path, display, views and trained network)",
+    )
     e.add_argument("--train-steps", type=int, default=0, help="train a model first (steps)")
     e.add_argument(
         "--view",
-        default="side-by-side",
+        default=None,
         help="conditional, marginal, learned, a comma list, side-by-side (conditional and "
-        "marginal, plus learned with a model) or all",
+        "marginal, plus learned with a model) or all (default: side-by-side, or the "
+        "session's views)",
     )
     e.add_argument("--frames", type=int, default=120)
     e.add_argument("--fps", type=float, default=30.0)
@@ -49,10 +55,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("--path", choices=tuple(choices.PATHS), help="probability path")
     e.add_argument("--sigma-min", type=float)
     e.add_argument("--poly-n", type=float, help="exponent of the polynomial path")
-    e.add_argument("--particles", type=int, default=3000)
-    e.add_argument("--trails", type=int, default=6, help="trail length in time steps (0: none)")
-    e.add_argument("--arrows", default="length", choices=choices.ARROWS)
-    e.add_argument("--heatmap", default="density", choices=choices.HEAT)
+    e.add_argument("--particles", type=int, help="particles (default 3000, or the session's)")
+    e.add_argument("--trails", type=int, help="trail length in time steps (0: none; default 6)")
+    e.add_argument("--arrows", choices=choices.ARROWS, help="default: length")
+    e.add_argument("--heatmap", choices=choices.HEAT, help="default: density")
     e.add_argument("--reverse", action="store_true", help="data -> noise")
     e.add_argument("--loop", action="store_true", help="noise -> data -> noise")
     e.add_argument("--theme", default="light", choices=("light", "dark"))
@@ -95,8 +101,15 @@ def run(args, *, load_points, check_inputs) -> int:
     from flowviz.export.writers import plan
 
     width, height = _size(args.size)
-    learned = bool(args.checkpoint or args.train_steps)
-    views = _views(args.view, learned)
+    if args.session and (args.data or args.source or args.checkpoint):
+        raise ValueError("--session brings its own data and model: leave out --data, "
+                         "--source and --checkpoint")  # fmt: skip
+    session_file = _load_session(args.session) if args.session else None
+    learned = bool(args.checkpoint or args.train_steps or (session_file and session_file[1]))
+    if args.view is None and session_file is not None:
+        views = tuple(v for v in session_file[0].views if v != "learned" or learned)
+    else:
+        views = _views(args.view or "side-by-side", learned)
     if "learned" in views and not learned:
         raise ValueError("--view learned needs a model: give --checkpoint or --train-steps")
     for rng, value, option in (
@@ -104,15 +117,22 @@ def run(args, *, load_points, check_inputs) -> int:
         (limits.PARTICLES, args.particles, "--particles"),
         (limits.SEED, args.seed, "--seed"),
     ):
-        rng.check(value, option)
+        if value is not None:
+            rng.check(value, option)
     if args.train_steps:
         limits.STEPS.check(args.train_steps, "--train-steps")
-    if not 0 <= args.trails <= 60:
+    if args.trails is not None and not 0 <= args.trails <= 60:
         raise ValueError(f"--trails must be a whole number from 0 to 60, got {args.trails}")
     if args.reverse and args.loop:
         raise ValueError("--reverse and --loop exclude each other")
     check_inputs(
-        args.out, {"--data": args.data, "--source": args.source, "--checkpoint": args.checkpoint}
+        args.out,
+        {
+            "--data": args.data,
+            "--source": args.source,
+            "--checkpoint": args.checkpoint,
+            "--session": args.session,
+        },
     )
     target = plan(args.out, width=width, height=height, fps=args.fps, frames=args.frames)
     spec = Spec(
@@ -130,15 +150,18 @@ def run(args, *, load_points, check_inputs) -> int:
     for note in target.notes:
         print(f"flowviz: note: {note}", file=sys.stderr)
 
-    session, field = _session_and_field(args, load_points)
-    session = session.patch(
-        display={
-            "particles": args.particles,
-            "trails": args.trails,
-            "arrows": args.arrows,
-            "heat": args.heatmap,
-        }
-    )
+    if session_file is not None:
+        session, field = _with_path_options(session_file[0], args), _field_of(session_file[1])
+    else:
+        session, field = _session_and_field(args, load_points)
+        session = session.patch(display={"particles": 3000, "trails": 6})
+    chosen = {
+        "particles": args.particles,
+        "trails": args.trails,
+        "arrows": args.arrows,
+        "heat": args.heatmap,
+    }
+    session = session.patch(display={k: v for k, v in chosen.items() if v is not None})
     started = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
@@ -156,6 +179,32 @@ def run(args, *, load_points, check_inputs) -> int:
             sys.stderr.write("\n")
     print(f"wrote {path} ({spec.frames} frames, {spec.width}x{spec.height}, {spec.fps:g} fps)")
     return 0
+
+
+def _load_session(path: str):
+    """(Session, trained or None) of a session file (ValueError naming it if unusable)."""
+    from flowviz.sessions import file
+
+    return file.load(path)
+
+
+def _field_of(trained):
+    if not trained:
+        return None
+    from flowviz.core.inference import InferenceField
+
+    return InferenceField(trained["weights"], trained["config"].model)
+
+
+def _with_path_options(session, args):
+    """The session with any --path, --sigma-min, --poly-n given on the command line."""
+    changes = {
+        "name": args.path,
+        "sigma_min": args.sigma_min,
+        "n": args.poly_n,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    return session.patch(path=changes) if changes else session
 
 
 def _session_and_field(args, load_points):

@@ -131,3 +131,21 @@ def test_an_odd_mp4_size_is_rounded_and_said(tmp_path, capsys):
 
 def test_export_error_is_a_value_error():
     assert issubclass(ExportError, ValueError)
+
+
+def test_a_session_file_exports_what_was_set_up_in_the_window(tmp_path, capsys):
+    """--session: its data, display, views and trained network (a gallery file)."""
+    from pathlib import Path
+
+    from flowviz.cli import main
+    from flowviz.sessions import file
+
+    gallery = Path(__file__).parents[2] / "assets" / "sessions" / "two-moons-trained.flowviz"
+    session, trained = file.load(gallery)
+    assert trained is not None and "learned" in session.views
+    out = tmp_path / "s.gif"
+    argv = ["export", "--session", str(gallery), "--frames", "2", "--size", "320x192"]
+    assert main([*argv, "--particles", "100", "--quiet", "--out", str(out)]) == 0
+    assert len(list(iio.imread(out, index=None))) == 2
+    assert main([*argv, "--data", "moons", "--out", str(tmp_path / "x.gif")]) == 2
+    assert "--session brings its own data" in capsys.readouterr().err

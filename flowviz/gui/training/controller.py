@@ -114,6 +114,8 @@ class TrainingController(QObject):
         self.dock.raise_()
         window.add_dock(self.loss_dock, Qt.DockWidgetArea.RightDockWidgetArea)
         window.resizeDocks([self.dock, self.loss_dock], [340, 340], Qt.Orientation.Horizontal)
+        # The panel's readouts (losses, sample quality) stay in view; the chart takes the rest.
+        window.resizeDocks([self.dock, self.loss_dock], [540, 380], Qt.Orientation.Vertical)
 
         self._pump_timer = QTimer(self, singleShot=True)
         self._pump_timer.timeout.connect(self._pump)

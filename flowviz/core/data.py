@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flowviz.core import limits
+from flowviz.core import limits, npy
 from flowviz.core.atomic import write_atomic
 
 MAX_POINTS = limits.MAX_POINTS
@@ -205,12 +205,8 @@ def _read_npy(path: Path, size: int) -> np.ndarray:
             raise ValueError(f"{name}: not a readable .npy array (no NumPy header)")
         f.seek(0)
         try:
-            version = fmt.read_magic(f)
-            read_header = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
-            if version not in read_header:
-                raise ValueError(f"format version {version[0]}.{version[1]}")
-            shape, _fortran, dtype = read_header[version](f)
-        except Exception as exc:  # numpy's header parser has no narrower contract
+            shape, _fortran, dtype = npy.npy_header(f)
+        except ValueError as exc:
             raise ValueError(
                 f"{name}: not a readable .npy array (damaged header: {_first_line(exc)})"
             ) from None

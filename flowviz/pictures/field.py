@@ -130,6 +130,18 @@ def path_of(session):
     return paths.make(p.name, sigma_min=p.sigma_min, n=p.n)
 
 
+def starts_of(session, path) -> np.ndarray:
+    """Where the particles of a field view of session start (frames.particle_starts)."""
+    d = session.display
+    return frames.particle_starts(
+        n=d.particles,
+        reverse=d.reverse,
+        data=session.data,
+        source=session.source,
+        sigma_min=path.sigma_min,
+    )
+
+
 def check_data(session) -> None:
     if not len(session.data):
         raise ValueError("no data points to show: draw some or pick a preset")

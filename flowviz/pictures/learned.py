@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from flowviz.core import frames
-from flowviz.pictures.field import FieldPicture, check_data, path_of, resample, spec_of
+from flowviz.pictures.field import (
+    FieldPicture,
+    check_data,
+    path_of,
+    resample,
+    spec_of,
+    starts_of,
+)
 from flowviz.session import Session
 
 if TYPE_CHECKING:
@@ -43,13 +50,7 @@ def learned(session: Session, field, *, previous: FieldPicture | None = None) ->
             )
     spec = spec_of(d, heat_res=HEAT_RES)
     velocity = getattr(field, "velocity", None) or _torch_velocity(field)
-    starts = frames.particle_starts(
-        n=d.particles,
-        reverse=d.reverse,
-        data=session.data,
-        source=session.source,
-        sigma_min=path.sigma_min,
-    )
+    starts = starts_of(session, path)
 
     def frame(t: float) -> frames.FieldFrame:
         return learned_frame(field_fn=field, exact=exact, t=t, spec=spec)

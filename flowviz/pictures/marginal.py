@@ -4,7 +4,14 @@ posterior-weighted mixture), and particles flowing along it."""
 from __future__ import annotations
 
 from flowviz.core import frames
-from flowviz.pictures.field import FieldPicture, check_data, path_of, resample, spec_of
+from flowviz.pictures.field import (
+    FieldPicture,
+    check_data,
+    path_of,
+    resample,
+    spec_of,
+    starts_of,
+)
 from flowviz.session import Session
 
 #: Particles move with Euler steps on the display grid: the exact field is smooth at these
@@ -25,13 +32,7 @@ def marginal(session: Session) -> FieldPicture:
     d = session.display
     exact = ExactMarginal(data=session.data, path=path, source=session.source)
     spec = spec_of(d)
-    starts = frames.particle_starts(
-        n=d.particles,
-        reverse=d.reverse,
-        data=session.data,
-        source=session.source,
-        sigma_min=path.sigma_min,
-    )
+    starts = starts_of(session, path)
 
     def frame(t: float) -> frames.FieldFrame:
         return frames.field_frame(field_fn=exact.velocity, heat_fn=exact.density, t=t, spec=spec)

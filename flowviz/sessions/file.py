@@ -42,6 +42,7 @@ import numpy as np
 import flowviz
 from flowviz.core import limits
 from flowviz.core.atomic import write_atomic
+from flowviz.core.npy import npy_header
 from flowviz.session import Session
 
 if TYPE_CHECKING:
@@ -327,13 +328,10 @@ def _load_trained(zf: zipfile.ZipFile, d: Any, names: set[str]) -> dict:
 
 def _array(raw: bytes, member: str, *, dtype: str, cols: int, max_rows: int | None = None):
     """A (n, cols) array of dtype from .npy bytes: header checked before reading."""
-    fmt = np.lib.format
     f = io.BytesIO(raw)
     try:
-        version = fmt.read_magic(f)
-        read_header = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
-        shape, fortran, got = read_header[version](f)
-    except Exception:  # numpy's header parser has no narrower contract
+        shape, fortran, got = npy_header(f)
+    except ValueError:
         raise _Refused(f"{member} is not a readable .npy array") from None
     if got.hasobject:
         raise _Refused(f"unsafe: {member} holds pickled Python objects, which are never loaded")
@@ -390,13 +388,10 @@ def _weights(raw: bytes) -> dict[str, np.ndarray]:
 
 def _tensor(raw: bytes, member: str) -> np.ndarray:
     """A float32 array of any shape from .npy bytes (a weight), header checked first."""
-    fmt = np.lib.format
     f = io.BytesIO(raw)
     try:
-        version = fmt.read_magic(f)
-        read_header = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
-        shape, fortran, got = read_header[version](f)
-    except Exception:  # numpy's header parser has no narrower contract
+        shape, fortran, got = npy_header(f)
+    except ValueError:
         raise _Refused(f"{member} is not a readable .npy array") from None
     if got.hasobject:
         raise _Refused(f"unsafe: {member} holds pickled Python objects, which are never loaded")

@@ -32,6 +32,7 @@ from flowviz.core import frames
 from flowviz.gui.views.frame_worker import FrameWorker
 from flowviz.gui.views.plot_view import PlotView
 from flowviz.pictures import FieldPicture, compose
+from flowviz.pictures.field import restyled
 from flowviz.render.style import Style
 
 #: Particles of the first chunk when there is no preview: a few move within a second.
@@ -115,6 +116,14 @@ class FieldView(PlotView):
             return
         self._gen += 1
         self._rebuild_timer.start()
+
+    def restyle(self, display) -> bool:
+        """Show the current picture with new display settings if its frames and particles
+        still hold (pictures.restyled: nothing recomputed); False when it needs remaking."""
+        cheap = self.picture is not None and restyled(self.picture, display)
+        if cheap:
+            self.set_picture(cheap)
+        return bool(cheap)
 
     def current_frame(self) -> frames.FieldFrame | None:
         """The field frame on screen now (its t may be the nearest cached step)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from flowviz import pictures
 from flowviz.gui.views.field_view import FieldView
-from flowviz.pictures.field import restyled
 
 TITLE = "<b>Learned</b> &nbsp; v<sub>θ</sub>(x, t)"
 HINT = " &nbsp;<small>(press Train, Ctrl+T)</small>"
@@ -58,11 +57,7 @@ class LearnedView(FieldView):
         self._update_title()
 
     def _on_display_changed(self) -> None:
-        pic = self.picture
-        cheap = pic is not None and restyled(pic, self.state.display)
-        if cheap:
-            self.set_picture(cheap)
-        else:
+        if not self.restyle(self.state.display):
             self._remake()
 
     def _update_title(self) -> None:

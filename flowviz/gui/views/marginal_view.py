@@ -12,7 +12,6 @@ from PySide6.QtCore import Signal
 from flowviz import pictures
 from flowviz.core.frames import LIM
 from flowviz.gui.views.field_view import FieldView
-from flowviz.pictures.field import restyled
 
 TOP_WEIGHTS = 40
 
@@ -55,11 +54,7 @@ class MarginalView(FieldView):
         self._update_probe()
 
     def _on_display_changed(self) -> None:
-        pic = self.picture
-        cheap = pic is not None and restyled(pic, self.state.display)
-        if cheap:
-            self.set_picture(cheap)
-        else:
+        if not self.restyle(self.state.display):
             self._on_model_changed()
 
     def probe(self, x) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 
 from flowviz.core import choices
 from flowviz.core.frames import LIM
+from flowviz.core.layout import LAYOUTS
 
 if TYPE_CHECKING:
     from flowviz.core.training import TrainConfig
@@ -78,7 +79,8 @@ class Display:
     """How the views draw. arrows: choices.ARROWS; heat: choices.HEAT; arrow_res: arrows
     per side; particles: count; trails: steps of trail (0 = none); steps: time steps of the
     cached path (t_k = k / steps); reverse: particles start at the data (t = 1) and flow back
-    to noise; loop / speed: playback (speed 1 = the whole path in 4 s)."""
+    to noise; loop / speed: playback (speed 1 = the whole path in 4 s); layout: how the views
+    share the window and an exported frame (core.layout.LAYOUTS: auto, row, grid)."""
 
     arrows: str = "length"
     heat: str = "density"
@@ -90,10 +92,12 @@ class Display:
     show_data: bool = True
     loop: bool = True
     speed: float = 1.0
+    layout: str = "auto"
 
     def __post_init__(self):
         _choice(self.arrows, choices.ARROWS, "arrow mode")
         _choice(self.heat, choices.HEAT, "heat layer")
+        _choice(self.layout, LAYOUTS, "layout")
         for name, lo, hi in (
             ("arrow_res", 4, 64),
             ("particles", 0, 100_000),

@@ -24,7 +24,13 @@ def _session(seed=0) -> Session:
         t=0.3141592653589793,
         selected=17,
     ).patch(
-        display={"particles": 12345, "arrows": "streamlines", "reverse": True, "speed": 0.7},
+        display={
+            "particles": 12345,
+            "arrows": "streamlines",
+            "reverse": True,
+            "speed": 0.7,
+            "layout": "grid",
+        },
         learned={"solver": "rk4", "steps": 7, "error_map": False},
         training={"width": 64, "depth": 5, "lr": 3.3e-4, "steps": None, "coupling": "ot"},
         camera={"center": (0.25, -1.5), "half": 2.0},
@@ -39,6 +45,7 @@ def test_round_trip_through_json_is_exact_and_points_bitwise():
     assert back.data.tobytes() == s.data.tobytes() and back.source.tobytes() == s.source.tobytes()
     assert np.signbit(back.data[0, 0])  # -0.0 stayed negative
     assert back.training.steps is None and back.camera.center == (0.25, -1.5)
+    assert back.display.layout == "grid"
     assert not back.data.flags.writeable
 
 
@@ -72,6 +79,7 @@ def test_a_drawn_source_gets_a_width_and_a_selection_stays_in_range():
         ({"path": {"name": "bogus"}}, "unknown path"),
         ({"display": {"particles": -5}}, "particles"),
         ({"display": {"nope": 1}}, "no setting 'nope'"),
+        ({"display": {"layout": "spiral"}}, "unknown layout"),
         ({"training": {"coupling": "magic"}}, "unknown coupling"),
         ({"learned": {"steps": 0}}, "solver steps"),
         ({"camera": {"half": float("nan")}}, "camera"),
@@ -94,6 +102,8 @@ def test_bad_patches_say_which_setting(patch, words):
         (lambda d: d["display"].update(particles="many"), "whole number"),
         (lambda d: d["learned"].update(error_map=1), "true or false"),
         (lambda d: d.update(display=[1, 2]), "mapping"),
+        (lambda d: d["display"].update(layout="diagonal"), "unknown layout"),
+        (lambda d: d["display"].update(layout=2), "text"),
     ],
 )
 def test_from_dict_refuses_foreign_newer_or_malformed_input(mutate, words):
@@ -101,6 +111,13 @@ def test_from_dict_refuses_foreign_newer_or_malformed_input(mutate, words):
     mutate(d)
     with pytest.raises(ValueError, match=words):
         Session.from_dict(d)
+
+
+def test_a_session_saved_before_the_layout_choice_loads_with_auto():
+    d = _session().to_dict()
+    del d["display"]["layout"]
+    back = Session.from_dict(json.loads(json.dumps(d)))
+    assert back.display.layout == "auto" and back.display.particles == 12345
 
 
 def test_nan_points_are_refused():

@@ -1,5 +1,5 @@
-"""MainWindow: the Conditional and Marginal views side by side, the tools to draw the data,
-the time bar, and the seams other panels (live training) plug into.
+"""MainWindow: the Conditional and Marginal views (in a row or a grid: ViewArea), the tools
+to draw the data, the time bar, and the seams other panels (live training) plug into.
 
 Torch loads on the frame worker after the window is shown (it takes seconds); until then
 the views are empty and the status bar says so. core_ready fires when it has loaded.
@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QSpinBox,
-    QSplitter,
     QStyle,
     QToolBar,
     QVBoxLayout,
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from flowviz.core import choices, frames
+from flowviz.core.layout import LAYOUTS
 from flowviz.gui.app import theme
 from flowviz.gui.app.edits import SessionEdit
 from flowviz.gui.app.help import ShortcutsDialog, show_about
@@ -54,12 +54,19 @@ from flowviz.gui.views.conditional_view import ConditionalView
 from flowviz.gui.views.frame_worker import FrameWorker
 from flowviz.gui.views.marginal_view import MarginalView
 from flowviz.gui.views.plot_view import PlotView
+from flowviz.gui.views.view_area import ViewArea
 from flowviz.session import PathSpec, Session
 
 MENUS = ("File", "Edit", "View", "Train", "Help")
 POINT_FILTER = "Point sets (*.csv *.npy);;CSV (*.csv);;NumPy (*.npy)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp)"
 DEFAULT_PRESET = "moons"
+#: The View > Layout entries (core.layout.LAYOUTS).
+LAYOUT_LABELS = {
+    "auto": "&Auto (cells closest to square)",
+    "row": "&Row",
+    "grid": "&Grid",
+}
 
 
 def _load_core():
@@ -75,7 +82,7 @@ class MainWindow(QMainWindow):
 
     state: AppState (the Session and its change signals). worker: the shared FrameWorker.
     undo: the QUndoStack (edits are SessionEdits). style_: the current render Style.
-    add_view(key, title, view): a view beside the others (key one of choices.VIEWS: its
+    add_view(key, title, view): a view in the view area (key one of choices.VIEWS: its
         visibility is the Session's `views`); a PlotView is also a canvas on the camera.
     add_dock(dock, area, tab_with=None); menu(name) -> QMenu for File, Edit, View, Train,
         Help; show_status(text); show_error(text).
@@ -114,13 +121,12 @@ class MainWindow(QMainWindow):
         self.conditional = ConditionalView(self.state, style=self.style_)
         self.marginal = MarginalView(self.state, worker=self.worker, style=self.style_)
         self.marginal.probed.connect(self.show_status)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setChildrenCollapsible(False)
+        self.view_area = ViewArea()
         self.time_bar = TimeBar(self.state, self.player)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.view_area, 1)
         layout.addWidget(self.time_bar)
         self.setCentralWidget(central)
         self.camera = Camera(self.state, self)
@@ -152,10 +158,10 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ seams
 
     def add_view(self, key: str, title: str, view: QWidget) -> None:
-        """Add a view beside the others; a PlotView also becomes a drawing canvas and
-        shares the camera. Its show/hide toggle in the View menu is the Session's views."""
+        """Add a view to the view area; a PlotView also becomes a drawing canvas and shares
+        the camera. Its show/hide toggle in the View menu is the Session's views."""
         view.setObjectName(f"view_{key}")
-        self.splitter.addWidget(view)
+        self.view_area.add(view)
         self._views[key] = view
         if isinstance(view, PlotView):
             self.tools.attach(view)
@@ -271,9 +277,18 @@ class MainWindow(QMainWindow):
             a.setShortcut(key(shortcut))
             a.setCheckable(True)
             self._display_toggles[field] = a
+        self._action("View", "Reset zoom", self._reset_zoom, key(Qt.Key.Key_F))
+        layouts = self.menu("View").addMenu("&Layout")
+        group = QActionGroup(self)
+        self._layout_actions = {}
+        for name in LAYOUTS:
+            a = layouts.addAction(LAYOUT_LABELS[name])
+            a.setCheckable(True)
+            a.triggered.connect(lambda _=False, n=name: self.state.set_display(layout=n))
+            group.addAction(a)
+            self._layout_actions[name] = a
         self.state.display_changed.connect(self._sync_display_toggles)
         self._sync_display_toggles()
-        self._action("View", "Reset zoom", self._reset_zoom, key(Qt.Key.Key_F))
         self.presenter = Presenter(self)
         self.presenter_action = self._action(
             "View",
@@ -316,9 +331,15 @@ class MainWindow(QMainWindow):
             a.blockSignals(False)
 
     def _build_tool_bar(self) -> None:
-        bar = QToolBar("Tools", self)
+        """Two tool bars, drawing (tools, brush, what is drawn) and data (preset, count,
+        path): side by side where the window is wide enough, else on two lines
+        (_fit_tool_bars), so no control hides in an overflow menu."""
+        bar = self.tools_bar = QToolBar("Drawing", self)
         bar.setObjectName("tools_bar")
         self.addToolBar(bar)
+        self.data_bar = QToolBar("Data and path", self)
+        self.data_bar.setObjectName("data_bar")
+        self.addToolBar(self.data_bar)
         for action in self._tool_actions.values():
             bar.addAction(action)
         self.radius = QDoubleSpinBox(minimum=0.02, maximum=2.0, singleStep=0.05, decimals=2)
@@ -367,7 +388,9 @@ class MainWindow(QMainWindow):
             ("n", self.poly_n),
             ("σ_min", self.sigma),
         ):
-            if label == "preset" or label == "path" or w is self.draw_target:
+            if label == "preset":
+                bar = self.data_bar
+            elif label == "path" or w is self.draw_target:
                 bar.addSeparator()
             actions = [bar.addWidget(QLabel(f" {label} "))] if label else []
             actions.append(bar.addWidget(w))
@@ -565,6 +588,23 @@ class MainWindow(QMainWindow):
         self.preset.setCurrentIndex(self.preset.findText(s.origin))  # -1: not a preset
         self.preset.setPlaceholderText(s.origin or "drawn")
         self.preset.blockSignals(False)
+        self._fit_tool_bars()
+
+    def _fit_tool_bars(self) -> None:
+        """Put the data bar on a line of its own when both bars do not fit in one."""
+        bars = (self.tools_bar, self.data_bar)
+        top = Qt.ToolBarArea.TopToolBarArea
+        if any(self.toolBarArea(b) != top for b in bars):
+            return  # the user moved one: leave their arrangement
+        need = sum(b.sizeHint().width() for b in bars) + 16  # the bars' handles and margins
+        if need > self.width() and not self.toolBarBreak(self.data_bar):
+            self.insertToolBarBreak(self.data_bar)
+        elif need <= self.width() and self.toolBarBreak(self.data_bar):
+            self.removeToolBarBreak(self.data_bar)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_tool_bars()
 
     def _on_draw_target(self) -> None:
         self.tools.target = self.draw_target.currentData()
@@ -588,11 +628,15 @@ class MainWindow(QMainWindow):
         ShortcutsDialog(list(self._menus.values()), self).exec()
 
     def _sync_display_toggles(self) -> None:
+        """Show the Session's display in the View menu's toggles and the view layout."""
         d = self.state.display
-        for field, a in self._display_toggles.items():
+        checks = {a: getattr(d, field) for field, a in self._display_toggles.items()}
+        checks[self._layout_actions[d.layout]] = True
+        for a, on in checks.items():
             a.blockSignals(True)
-            a.setChecked(getattr(d, field))
+            a.setChecked(on)
             a.blockSignals(False)
+        self.view_area.set_choice(d.layout)
 
     def views(self) -> list[QWidget]:
         return list(self._views.values())
@@ -638,9 +682,6 @@ class MainWindow(QMainWindow):
         state = s.value("windowState")
         if isinstance(state, QByteArray):
             self.restoreState(state)
-        splitter = s.value("splitter")
-        if isinstance(splitter, QByteArray):
-            self.splitter.restoreState(splitter)
         self.radius.setValue(float(s.value("tools/radius", 0.25)))
         self.density.setValue(int(s.value("tools/density", 300)))
         tool = str(s.value("tools/tool", "brush"))
@@ -670,7 +711,6 @@ class MainWindow(QMainWindow):
         s = self.settings
         s.setValue("geometry", self.saveGeometry())
         s.setValue("windowState", self.saveState())
-        s.setValue("splitter", self.splitter.saveState())
         s.setValue("tools/radius", self.radius.value())
         s.setValue("tools/density", self.density.value())
         s.setValue("tools/tool", self.tools.tool)

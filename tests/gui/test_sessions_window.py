@@ -140,6 +140,61 @@ def test_opening_is_one_undo_step(qtbot, window, tmp_path):
     assert window.state.session == before
 
 
+def _shown_weights(training) -> dict:
+    """The weights the Learned view computes with, as arrays (none before it has them)."""
+    field = training.view.field
+    weights = field.model.state_dict() if field is not None else {}
+    return {k: v.detach().numpy().copy() for k, v in weights.items()}
+
+
+def _same_weights(shown: dict, trained: dict) -> bool:
+    return set(shown) == set(trained["weights"]) and all(
+        np.array_equal(shown[k], trained["weights"][k].numpy()) for k in shown
+    )
+
+
+def test_undo_of_an_open_gives_back_the_network_shown_before(qtbot, window):
+    training = window.extensions["training"]
+    first, second = gallery_files()[:2]
+    net_first, net_second = sessions.load(first)[1], sessions.load(second)[1]
+    assert training.trained_state() is None  # a fresh window: not trained
+    _open(qtbot, window, first)
+    _open(qtbot, window, second)
+    _same_trained(net_second, training.trained_state())
+    qtbot.waitUntil(lambda: _same_weights(_shown_weights(training), net_second), timeout=WAIT)
+
+    window.undo.undo()  # back to the first session and its network, loss history too
+    assert window.state.session == sessions.load(first)[0]
+    _same_trained(net_first, training.trained_state())
+    qtbot.waitUntil(lambda: _same_weights(_shown_weights(training), net_first), timeout=WAIT)
+
+    window.undo.undo()  # back to before any open: not trained
+    assert training.trained_state() is None and training.view.field is None
+    assert training.chart.history() == [] and training.mode == "idle"
+
+    window.undo.redo()
+    window.undo.redo()
+    _same_trained(net_second, training.trained_state())
+    qtbot.waitUntil(lambda: _same_weights(_shown_weights(training), net_second), timeout=WAIT)
+
+
+def test_undo_of_an_open_stops_a_run_and_keeps_its_network_for_redo(qtbot, window):
+    training = window.extensions["training"]
+    training.restore_trained(*_trained())
+    net_before = training.trained_state()
+    _open(qtbot, window, gallery_files()[0])
+    window.state.update(training={"steps": 100_000})
+    training.train()  # continues from the file's network
+    qtbot.waitUntil(
+        lambda: training.snapshot is not None and training.snapshot.step > 1500, timeout=WAIT
+    )
+    window.undo.undo()
+    assert training.mode == "idle" and (training.worker is None or not training.worker.isRunning())
+    _same_trained(net_before, training.trained_state())
+    window.undo.redo()  # the network as trained after the open, not the file's
+    assert training.trained_state()["step"] > 1500
+
+
 def _good(tmp_path):
     path = tmp_path / "good.flowviz"
     weights, config, step, losses = _trained()

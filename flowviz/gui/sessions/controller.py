@@ -3,8 +3,9 @@ and the start screen of a first launch.
 
 Opening reads and checks the whole file on the frame worker (a large or hostile file
 costs seconds; the window keeps answering), then applies it on the UI thread as ONE
-undoable Session patch plus the trained network (the training controller's
-restore_trained). A bad file shows its one-line message and changes nothing.
+undoable step: the Session patch and the trained network (the training controller's
+edit: undo brings back the network shown before, or none). A bad file shows its one-line
+message and changes nothing.
 """
 
 from __future__ import annotations
@@ -228,19 +229,13 @@ class SessionsController(QObject):
     def _on_read_ready(self, filename, session, trained) -> None:
         name = Path(filename).name
         state = self.state
-        training = self._training()
-        if training is not None:
-            training.stop()  # no restart on the new data: the file brings its own network
         patch = {k: getattr(session, k) for k in session.changed(state.session)}
-        if patch:
-            self.window.undo.push(SessionEdit.of(state, patch, f"Open session {name}"))
-        if training is not None:
-            if trained is not None and hasattr(training, "restore_trained"):
-                training.restore_trained(
-                    trained["weights"], trained["config"], trained["step"], trained["losses"]
-                )
-            elif trained is None and getattr(training, "snapshot", None) is not None:
-                training.reset_weights()  # the file has no network: none of the old one
+        edit = SessionEdit.of(state, patch, f"Open session {name}")
+        training = self._training()
+        if training is not None:  # the file's network (or none) replaces the shown one
+            self.window.undo.push(training.edit(edit, trained))
+        elif patch:
+            self.window.undo.push(edit)
         self._remember(filename)
         net = f", network at step {trained['step']}" if trained else ", not trained"
         self.window.show_status(f"Opened {name}: {len(session.data)} points{net}.")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QStyle
 
 from flowviz.gui.app.edits import SessionEdit
@@ -68,7 +68,8 @@ class TrainingController(QObject):
     """The training seam of the window: train(), pause(), resume(), step(), stop(),
     reset_weights(), save_checkpoint(filename), load_checkpoint(filename) (in the
     background: loading() says while), trained_state() / restore_trained(...) (for session
-    files); mode is "idle" | "running" | "paused"; snapshot is the newest Snapshot (None
+    files), edit(session_edit, trained) (a Session patch and its network as one undo step);
+    mode is "idle" | "running" | "paused"; snapshot is the newest Snapshot (None
     before any); warning the current run's loss-growth warning (None: none); worker the
     TrainingWorker of the current run (None before the first)."""
 
@@ -89,7 +90,6 @@ class TrainingController(QObject):
         self._last_seq = 0
         self._ready = False
         self._closed = False
-        self._loading = False
         self._weights_data = None  # the data (and source) the current weights were trained on
         self._weights_source = None
         self._view_pending: Snapshot | None = None
@@ -468,7 +468,7 @@ class TrainingController(QObject):
                 return
             swd, floor = result
             self._floor = (data, floor)
-            if data is self.state.data:
+            if data is self.state.data and snap.run == self._run:  # not of replaced weights
                 self.quality = (swd, floor)
                 self.quality_step = snap.step
                 self.panel.quality.setText(_quality_text(swd, floor, data))
@@ -504,11 +504,11 @@ class TrainingController(QObject):
 
     def _on_data_changed(self) -> None:
         self._measure_quality(True)
-        if not self._loading and self.mode != IDLE:
+        if self.mode != IDLE:
             self._restart_timer.start()
 
     def _on_path_changed(self) -> None:
-        if not self._loading and self.mode != IDLE and self.state.session.training.path == FOLLOW:
+        if self.mode != IDLE and self.state.session.training.path == FOLLOW:
             self._restart_timer.start()
 
     def _restart_for_new_data(self) -> None:
@@ -608,14 +608,10 @@ class TrainingController(QObject):
         except ValueError as exc:
             self.window.show_error(_named(name, exc))
             return
-        self.stop()
-        self._loading = True
-        try:
-            self.window.undo.push(SessionEdit.of(state, patch, f"Load checkpoint {name}"))
-        finally:
-            self._loading = False
         c = ckpt.config
-        self._show_trained(weights, c, ckpt.step, ())
+        trained = {"weights": weights, "config": c, "step": ckpt.step, "losses": ()}
+        edit = SessionEdit.of(state, patch, f"Load checkpoint {name}")
+        self.window.undo.push(self.edit(edit, trained))
         self.window.show_status(
             f"Loaded {name}: {len(state.data)} points, step {ckpt.step}, "
             f"{c.model.width}×{c.model.depth} {c.model.activation}. Train continues from it."
@@ -637,6 +633,32 @@ class TrainingController(QObject):
             "step": int(snap.step),
             "losses": self.chart.history(),
         }
+
+    def edit(self, session_edit: SessionEdit, trained: dict | None) -> QUndoCommand:
+        """session_edit and the network trained (a trained_state(); None: not trained) as
+        one undo step: what opening a session or loading a checkpoint pushes."""
+        return TrainedEdit(self, session_edit, trained)
+
+    def show_trained_state(self, trained: dict | None) -> None:
+        """Show trained (a trained_state()), or with None no network at all (as before the
+        first Train). A run in progress is stopped first: no model is replaced under it."""
+        if trained is not None:
+            self.restore_trained(
+                trained["weights"], trained["config"], trained["step"], trained["losses"]
+            )
+            return
+        self.stop()
+        self._run += 1  # anything still queued from the old weights is ignored
+        self._weights_data = self._weights_source = None
+        self.snapshot = self._view_pending = self._view_snapshot = None
+        self.warning = None
+        self.quality, self.quality_step = None, -1
+        self.panel.show_warning(None)
+        self.panel.progress.setText("Not trained yet.")
+        self.panel.losses.setText("")
+        self.panel.quality.setText("")
+        self.chart.clear()
+        self.view.set_field(None)
 
     def restore_trained(self, weights, config, step: int, losses) -> None:
         """Show weights ({name: tensor}) trained with config for step steps in the Learned
@@ -667,6 +689,32 @@ class TrainingController(QObject):
             run=self._run,
         )  # fmt: skip
         self._on_snapshot(snap)
+
+
+class TrainedEdit(QUndoCommand):
+    """A Session patch and the network shown with it, as one undo step: undo gives back
+    the patch's old fields and the network shown before (or "not trained"), redo the new
+    ones. Each swap keeps the network it replaces, so training done after an open survives
+    undo then redo. A run in progress is stopped before its weights are swapped."""
+
+    def __init__(self, training: TrainingController, session_edit: SessionEdit, trained):
+        super().__init__(session_edit.text())
+        self.training, self.session_edit = training, session_edit
+        self.other: dict | None = trained  # the network the next swap shows
+
+    def redo(self) -> None:
+        self._swap(self.session_edit.redo)
+
+    def undo(self) -> None:
+        self._swap(self.session_edit.undo)
+
+    def _swap(self, apply_session) -> None:
+        t = self.training
+        t.stop()  # the new data must not restart the old run
+        shown = t.trained_state()
+        apply_session()
+        t.show_trained_state(self.other)  # trained on the data just applied
+        self.other = shown
 
 
 def _named(name: str, exc: BaseException) -> str:

@@ -630,12 +630,12 @@ class MainWindow(QMainWindow):
     def _sync_display_toggles(self) -> None:
         """Show the Session's display in the View menu's toggles and the view layout."""
         d = self.state.display
-        checks = {a: getattr(d, field) for field, a in self._display_toggles.items()}
-        checks[self._layout_actions[d.layout]] = True
-        for a, on in checks.items():
+        for field, a in self._display_toggles.items():
             a.blockSignals(True)
-            a.setChecked(on)
+            a.setChecked(getattr(d, field))
             a.blockSignals(False)
+        # not blocked: the exclusive group unchecks the others (triggered, the patch, stays)
+        self._layout_actions[d.layout].setChecked(True)
         self.view_area.set_choice(d.layout)
 
     def views(self) -> list[QWidget]:

@@ -9,9 +9,11 @@ A lesson file is JSON (at most 1 MB):
                 "actions": ["preset moons 500", "select typical", "train 1500", "play"]}]}
 
 A step's "session" is applied like Session.from_dict(d, base=current): the fields it names
-change, the others stay. Actions that decide the Session (preset, select typical, train N:
-its training.steps) are folded into the same change, so one step is one undoable edit;
-the others run after it in their order. Actions:
+change, the others stay. A step opened directly (not walked to) still shows what it is
+about: with the Conditional view it selects a typical z when none is selected, and a
+probe adds the Marginal view if the views lack it. Actions that decide the Session
+(preset, select typical, train N: its training.steps) are folded into the same change, so
+one step is one undoable edit; the others run after it in their order. Actions:
 
     preset NAME [COUNT]   replace the data by a preset (core.data.PRESETS; COUNT points)
     select typical        select a typical data point z (on the shape, not an outlier)
@@ -96,7 +98,7 @@ class Step:
                 session = session.patch(selected=_typical(session.data))
             elif a.kind == "train":
                 session = session.patch(training={"steps": a.args[0]})
-        return session
+        return _ready_to_show(session, probe=any(a.kind == "probe" for a in self.actions))
 
     def runtime_actions(self) -> tuple[Action, ...]:
         """The actions a window performs after applying the Session (in order)."""
@@ -249,6 +251,17 @@ def _known(d: dict, allowed: set[str], what: str) -> None:
         raise ValueError(
             f"{what} has no field {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
         )
+
+
+def _ready_to_show(session: Session, *, probe: bool) -> Session:
+    """What the step's views need when it is opened directly, not walked to: the
+    Conditional view a selected z (a typical one when none is), the probe the Marginal
+    view (its weights are drawn there)."""
+    if probe and "marginal" not in session.views:
+        session = session.patch(views=(*session.views, "marginal"))
+    if "conditional" in session.views and session.selected < 0 and len(session.data):
+        session = session.patch(selected=_typical(session.data))
+    return session
 
 
 def _typical(points: np.ndarray) -> int:

@@ -113,3 +113,29 @@ def test_bad_lessons_are_refused_naming_file_and_step(tmp_path, content, words):
 def test_missing_lesson_file(tmp_path):
     with pytest.raises(ValueError, match="cannot be read"):
         lessons.load(tmp_path / "none.json")
+
+
+def test_every_step_opened_directly_shows_what_it_is_about():
+    """Not walked to: no z was selected before, the views are others; each step still
+    selects a z for its Conditional view and shows the Marginal view its probe draws on."""
+    lesson = lessons.load(lessons.DEFAULT)
+    moons = Session(data=np.random.default_rng(0).standard_normal((50, 2)), views=("learned",))
+    for k, step in enumerate(lesson.steps, 1):
+        s = step.apply_to(moons)
+        if "conditional" in s.views:
+            assert 0 <= s.selected < len(s.data), k
+        if any(a.kind == "probe" for a in step.actions):
+            assert "marginal" in s.views, k
+    assert any("conditional" in step.apply_to(moons).views for step in lesson.steps)
+
+
+def test_opened_directly_a_step_keeps_a_selected_z_and_adds_the_probes_view():
+    lesson = lessons.parse(
+        _lesson(session={"views": ["conditional", "learned"]}, actions=["probe 0,0"])
+    )
+    step = lesson.steps[0]
+    base = Session(data=np.ones((3, 2)), selected=2)
+    assert step.apply_to(base).selected == 2  # the teacher's z stays
+    assert step.apply_to(base).views == ("conditional", "marginal", "learned")
+    assert step.apply_to(base.patch(selected=-1)).selected == typical_point(base.data)
+    assert step.apply_to(Session(data=np.zeros((0, 2)))).selected == -1  # no data: no z

@@ -131,3 +131,26 @@ def test_a_teachers_lesson_file(qtbot, window, tmp_path, monkeypatch, messages):
     assert not c.open_lesson(str(bad))
     assert messages and messages[-1].startswith("bad.json: step 1: unknown action 'fly'")
     assert c.lesson.title == "Mine" and window.state.session is before
+
+
+@pytest.mark.parametrize("k", range(len(lessons.load(lessons.DEFAULT).steps)))
+def test_each_step_opened_directly_in_a_fresh_window_shows_its_views(qtbot, window, k):
+    """A teacher jumps to step k first: a step showing the Conditional view has a z (its
+    view draws a frame), a probe step shows its weights on the Marginal view."""
+    c, training = window.extensions["lessons"], window.extensions["training"]
+    window.state.update(selected=-1)  # as if never walked to: no z chosen yet
+    actions = json.loads(lessons.DEFAULT.read_text())["steps"][k].get("actions", [])
+    try:
+        with qtbot.waitSignal(c.stepped, timeout=WAIT):
+            c.go(k)
+        s = window.state.session
+        if "conditional" in s.views:
+            assert 0 <= s.selected < len(s.data)
+            view = window.view("conditional")
+            qtbot.waitUntil(lambda: view.current_frame() is not None, timeout=WAIT)
+        if any(a.startswith("probe ") for a in actions):
+            assert "marginal" in s.views
+            assert window.statusBar().currentMessage().startswith("x = (0.40, 0.60)")
+    finally:
+        training.stop()
+        window.player.play(False)

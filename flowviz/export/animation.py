@@ -148,6 +148,7 @@ def composer_for(session: Session, spec: Spec, *, width: int, height: int):
         title=spec.title,
         time_label=spec.time_label,
         caption=caption_of(session) if spec.caption else "",
+        layout_choice=session.display.layout,
     )
 
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from flowviz.core import choices
+from flowviz.core.layout import LAYOUTS
 
 VIEW_SETS = {
     "side-by-side": ("conditional", "marginal"),
@@ -59,6 +60,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("--trails", type=int, help="trail length in time steps (0: none; default 6)")
     e.add_argument("--arrows", choices=choices.ARROWS, help="default: length")
     e.add_argument("--heatmap", choices=choices.HEAT, help="default: density")
+    e.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        help="views in a row, a grid, or auto: cells closest to square (default: auto, or "
+        "the session's)",
+    )
     e.add_argument("--reverse", action="store_true", help="data -> noise")
     e.add_argument("--loop", action="store_true", help="noise -> data -> noise")
     e.add_argument("--theme", default="light", choices=("light", "dark"))
@@ -160,6 +167,7 @@ def run(args, *, load_points, check_inputs) -> int:
         "trails": args.trails,
         "arrows": args.arrows,
         "heat": args.heatmap,
+        "layout": args.layout,
     }
     session = session.patch(display={k: v for k, v in chosen.items() if v is not None})
     started = time.perf_counter()

@@ -1,5 +1,6 @@
-"""Composer: several views side by side in one image, with a title, each view's name, the
-time label and a caption: the frames of an exported animation or figure.
+"""Composer: several views in one image (a row or a grid, by the window's rule,
+core.layout.arrange), with a title, each view's name, the time label and a caption: the
+frames of an exported animation or figure.
 
 Each view is a render.canvas.Canvas (the window's plot, off screen); text is set with
 Qt's rich text (sub- and superscripts), sized from the image height so a 720p and a 1080p
@@ -16,6 +17,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QTextDocument, QTextOption
 
 from flowviz.core.frames import LIM, ViewFrame
+from flowviz.core.layout import arrange
 from flowviz.render.canvas import Canvas, to_array
 from flowviz.render.style import Style
 
@@ -40,9 +42,18 @@ class Layout:
 
 
 def layout(
-    n: int, width: int, height: int, *, title: bool, footer: bool, names: bool = True
+    n: int,
+    width: int,
+    height: int,
+    *,
+    title: bool,
+    footer: bool,
+    names: bool = True,
+    choice: str = "auto",
 ) -> Layout:
-    """Views in a row: as large as the height allows, centred."""
+    """Views in the rows and columns arrange(choice) gives for the band between the title
+    and the footer (auto: a row at 16:9 for two or three views), each a square plot under
+    its name, as large as fits; each row centred, the footer right under the last."""
     unit = height / 40.0  # one line of text is ~1/40 of the height (18 px at 720p)
     margin = round(0.6 * unit)
     top = margin
@@ -52,22 +63,27 @@ def layout(
         top += round(2.2 * unit)
     name_h = round(1.5 * unit) if names else 0
     foot_h = round(2.6 * unit) if footer else 0
-    avail_h = height - top - name_h - foot_h - margin
-    panel_w = (width - (n + 1) * margin) / n
-    side = int(min(panel_w, avail_h))
-    total = n * side + (n - 1) * margin
-    x0 = (width - total) / 2
+    band_h = height - top - foot_h - margin
+    rows, cols = arrange(n, width, band_h, choice)
+    cell_w = (width - (cols + 1) * margin) / cols
+    cell_h = (band_h - (rows - 1) * margin) / rows
+    side = int(min(cell_w, cell_h - name_h))
     names_r, plots = [], []
     for i in range(n):
-        x = round(x0 + i * (side + margin))
-        names_r.append(QRectF(x, top, side, name_h))
-        plots.append((x, top + name_h, side, side))
-    footer_rect = QRectF(0, top + name_h + side + margin / 2, width, foot_h) if footer else None
+        row, col = divmod(i, cols)
+        in_row = min(cols, n - row * cols)
+        x = round((width - in_row * side - (in_row - 1) * margin) / 2 + col * (side + margin))
+        y = top + row * (name_h + side + margin)
+        names_r.append(QRectF(x, y, side, name_h))
+        plots.append((x, y + name_h, side, side))
+    bottom = top + rows * (name_h + side + margin) - margin
+    footer_rect = QRectF(0, bottom + margin / 2, width, foot_h) if footer else None
     return Layout(title_rect, names_r, plots, footer_rect, font_px=unit)
 
 
 class Composer:
-    """Renders {view: ViewFrame} into (height, width, 3) uint8 frames of one layout."""
+    """Renders {view: ViewFrame} into (height, width, 3) uint8 frames of one layout
+    (layout_choice: a core.layout choice, the Session's display.layout)."""
 
     def __init__(
         self,
@@ -80,6 +96,7 @@ class Composer:
         time_label: bool = True,
         caption: str = "",
         names: bool = True,
+        layout_choice: str = "auto",
     ):
         self.views, self.width, self.height, self.style = views, width, height, style
         self.title, self.time_label, self.caption = title, time_label, caption
@@ -90,6 +107,7 @@ class Composer:
             title=bool(title),
             footer=time_label or bool(caption),
             names=names,
+            choice=layout_choice,
         )
         self.canvases = {}
         for view, (_, _, side, _) in zip(views, self.layout.plots, strict=True):

@@ -1,0 +1,82 @@
+"""An exported frame arranges its views by the window's rule (core.layout.arrange): a row
+at 16:9 as before, a grid when chosen or when the frame is square; the CLI's --layout."""
+
+import pytest
+from PySide6.QtCore import QRect
+
+from flowviz.render.composer import Composer, layout
+from flowviz.render.style import Style
+
+
+def _rects(lay) -> list[QRect]:
+    return [QRect(*p) for p in lay.plots]
+
+
+def _inside_and_apart(lay, width, height) -> bool:
+    rects = _rects(lay)
+    frame = QRect(0, 0, width, height)
+    apart = all(not a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
+    below = lay.footer is None or lay.footer.top() >= max(r.bottom() for r in rects)
+    return apart and below and all(frame.contains(r) for r in rects)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (320, 192)])
+def test_auto_keeps_two_or_three_views_in_a_row_at_16_9(n, size):
+    lay = layout(n, *size, title=True, footer=True)
+    assert len({y for _, y, _, _ in lay.plots}) == 1
+    assert all(w == h for *_, w, h in lay.plots)
+    assert _inside_and_apart(lay, *size)
+
+
+def test_grid_puts_three_views_two_above_one_centred_below():
+    lay = layout(3, 1280, 720, title=False, footer=True, choice="grid")
+    (x0, y0, s, _), (x1, y1, _, _), (x2, y2, _, _) = lay.plots
+    assert y0 == y1 < y2 and x0 < x1
+    assert abs((x2 + s / 2) - 640) <= 1 and abs((x0 + x1 + s) / 2 - 640) <= 1
+    assert _inside_and_apart(lay, 1280, 720)
+
+
+def test_a_square_frame_uses_a_grid_and_larger_plots_than_a_row():
+    auto = layout(3, 800, 800, title=False, footer=True)
+    row = layout(3, 800, 800, title=False, footer=True, choice="row")
+    assert len({y for _, y, _, _ in auto.plots}) == 2
+    assert auto.plots[0][2] > row.plots[0][2]
+    assert _inside_and_apart(auto, 800, 800)
+
+
+def test_a_composed_grid_frame_has_the_asked_size(qapp):
+    composer = Composer(
+        ["conditional", "marginal", "learned"],
+        width=400,
+        height=400,
+        style=Style(dark=False),
+        layout_choice="grid",
+    )
+    try:
+        img = composer.render({}, 0.5)
+        assert img.shape == (400, 400, 3)
+        assert {c.plot.width() for c in composer.canvases.values()} == {composer.layout.plots[0][2]}
+    finally:
+        composer.close()
+
+
+def test_the_export_command_passes_layout_to_the_session(tmp_path, monkeypatch, capsys):
+    from flowviz.cli import main
+    from flowviz.export import animation
+
+    seen = {}
+
+    def fake_export(session, spec, out, **_kw):
+        seen["layout"] = session.display.layout
+        return out
+
+    monkeypatch.setattr(animation, "export", fake_export)
+    argv = ["export", "--n", "50", "--frames", "2", "--quiet", "--out", str(tmp_path / "a.gif")]
+    assert main([*argv, "--layout", "grid"]) == 0
+    assert seen["layout"] == "grid"
+    assert main(argv) == 0
+    assert seen["layout"] == "auto"
+    with pytest.raises(SystemExit):
+        main([*argv, "--layout", "diagonal"])
+    assert "--layout" in capsys.readouterr().err

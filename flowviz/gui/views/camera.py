@@ -1,7 +1,7 @@
 """One camera for every view: a centre and a half-width, not linked axis ranges.
 
 Linked axis ranges make aspect-locked views of different shapes push each other's ranges
-apart whenever the layout changes (a view hidden or shown, a splitter dragged). Here each
+apart whenever the layout changes (a view hidden or shown, a row become a grid). Here each
 view shows the same square [c - h, c + h]^2, fitted to its own shape; panning or zooming
 any view moves the camera, and a resized view refits itself.
 """

@@ -167,3 +167,83 @@ def test_model_picture_and_export_modules_import_without_qt(module):
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+#: The packages installed on a window, which reach it only through WindowSeams.
+EXTENSIONS = ("training", "sessions", "lessons", "export")
+
+
+def window_uses(source: str) -> set[str]:
+    """The attributes of the window that source uses: on `window` (a parameter or any
+    name so called), on `self.window`, on a local bound to either (`w = self.window`), and
+    the names given to getattr / hasattr / setattr on them."""
+    tree = ast.parse(source)
+
+    def is_window(node, names) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in names
+        return (
+            isinstance(node, ast.Attribute)
+            and node.attr == "window"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+        )
+
+    used = set()
+    for scope in [tree, *(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))]:
+        names = {"window"}
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Assign) and is_window(node.value, names):
+                names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Attribute) and is_window(node.value, names):
+                used.add(node.attr)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr", "setattr")
+                and len(node.args) >= 2
+                and is_window(node.args[0], names)
+                and isinstance(node.args[1], ast.Constant)
+            ):
+                used.add(node.args[1].value)
+    return used
+
+
+def undeclared(used: set[str]) -> set[str]:
+    """Of used, what neither WindowSeams declares nor QMainWindow has."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from flowviz.gui.app.window_api import WindowSeams
+
+    declared = set(WindowSeams.__annotations__) | set(vars(WindowSeams))
+    return {name for name in used if name not in declared and not hasattr(QMainWindow, name)}
+
+
+def test_extensions_use_only_what_window_seams_declares():
+    bad = []
+    for package in EXTENSIONS:
+        for path in sorted((ROOT / "gui" / package).rglob("*.py")):
+            for name in sorted(undeclared(window_uses(path.read_text()))):
+                bad.append(f"{path.relative_to(ROOT.parent)}: window.{name}")
+    assert not bad, "window attributes WindowSeams does not declare:\n" + "\n".join(bad)
+
+
+def test_the_window_check_sees_every_way_of_reaching_the_window():
+    source = """
+class C:
+    def f(self, window):
+        window.menu("File").addAction(window.secret_menu)
+        w = self.window
+        w.resizeDocks([], [], 1)
+        w.hidden_panel.show()
+        if hasattr(self.window, "lesson_state"):
+            getattr(w, "private_bits", None)
+        worker = self.worker
+        worker.not_the_window()
+"""
+    used = window_uses(source)
+    assert used == {
+        "menu", "secret_menu", "resizeDocks", "hidden_panel", "lesson_state", "private_bits",
+    }  # fmt: skip
+    assert undeclared(used) == {"secret_menu", "hidden_panel", "lesson_state", "private_bits"}

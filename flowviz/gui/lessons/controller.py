@@ -157,14 +157,10 @@ class LessonController(QObject):
         training = getattr(w, "extensions", {}).get("training")
         kind = action.kind
         if kind in ("play", "pause"):
-            player = getattr(w, "player", None)
-            if player is not None:
-                player.play(kind == "play")
-            else:
-                self.state.set_playing(kind == "play")
+            w.player.play(kind == "play")
         elif kind == "probe":
-            view = w.view("marginal") if hasattr(w, "view") else None
-            if view is not None and hasattr(view, "probe"):
+            view = w.view("marginal")
+            if view is not None:
                 view.probe(action.args)
         elif training is None:
             w.show_status(f"This window has no training: '{action}' skipped.")

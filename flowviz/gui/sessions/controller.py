@@ -67,7 +67,7 @@ class SessionsController(QObject):
     def __init__(self, window: WindowSeams):
         super().__init__(window)
         self.state = window.state
-        self.settings: QSettings = getattr(window, "settings", None) or QSettings()
+        self.settings: QSettings = window.settings
         self.start_screen = None
         self._loads = 0
         self._closed = False
@@ -273,9 +273,7 @@ class SessionsController(QObject):
             return
         patch = {"data": EMPTY, "origin": "drawn", "selected": -1}
         self.window.undo.push(SessionEdit.of(self.state, patch, "Start drawing"))
-        tools = getattr(self.window, "tools", None)
-        if tools is not None:
-            tools.set_tool("brush")
+        self.window.tools.set_tool("brush")
         self.window.show_status("Draw the data: press and drag on a view with the brush (B).")
 
     # ------------------------------------------------------------ window events

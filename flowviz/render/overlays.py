@@ -5,6 +5,12 @@ corner, so it stays put when the camera moves and is part of every exported fram
 picture is rendered once into an image when its text or colours change; a repaint is one
 drawImage, so keys cost nothing per animation frame. They ignore the mouse: clicks and
 hovers reach the plot underneath.
+
+A key is drawn at the text size asked for (the presenter scale, an export's size) only as
+far as its view has room: it shrinks to at most MAX_WIDTH of the view's width, MAX_HEIGHT
+of its height and MAX_AREA of its area (a flat legend may be wide, a colour bar not),
+never below MIN_PIXELS text, so on a small view in presenter mode it leaves the data in
+sight.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from pyqtgraph.Qt import QtCore, QtGui
 
 Colour = tuple[int, int, int, int]
 MIN_POINT_SIZE = 10.0  # readable from the back of a room at 1280x720
+MIN_PIXELS = 9.0  # the smallest text a key shrinks to, to fit its view
+MAX_WIDTH, MAX_HEIGHT, MAX_AREA = 0.45, 0.45, 0.08  # of the view's width, height, area
 
 
 def key_font(point_size: float | None = None) -> QtGui.QFont:
@@ -40,6 +48,7 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
         self._image: QtGui.QImage | None = None
         self._dpr = 0.0
         self._rect = QtCore.QRectF()
+        self._wanted: float | None = None  # the point size asked for (None: the default)
         self._font = key_font()
         self.foreground: Colour = (30, 32, 38, 255)
         self.background: Colour = (255, 255, 255, 255)
@@ -47,6 +56,7 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
     def attach(self, parent: pg.ViewBox) -> None:
         self.setParentItem(parent)
         self.setZValue(1000)
+        parent.geometryChanged.connect(self._on_parent_resized)
         self._relayout()
 
     def set_colours(self, *, foreground: Colour, background: Colour) -> None:
@@ -54,12 +64,51 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
         self._relayout()
 
     def set_point_size(self, point_size: float | None) -> None:
-        """Text size in points (None: the application font, at least MIN_POINT_SIZE)."""
-        self._font = key_font(point_size)
+        """Text size in points (None: the application font, at least MIN_POINT_SIZE),
+        smaller where the view has no room for it."""
+        self._wanted = point_size
         self._relayout()
 
+    def point_size(self) -> float:
+        """The text size drawn (the one asked for, or what fits the view)."""
+        return self._font.pointSizeF()
+
+    def _on_parent_resized(self) -> None:
+        if self._fitted_size() != self._font.pointSizeF():
+            self._relayout()
+
+    def _fitted_size(self) -> float:
+        """The largest point size up to the one asked for at which the key fits its view
+        (MAX_WIDTH, MAX_HEIGHT, MAX_AREA), but not below MIN_PIXELS (or the size asked, if
+        smaller)."""
+        wanted = key_font(self._wanted).pointSizeF()
+        parent = self.parentItem()
+        if parent is None:
+            return wanted
+        view_w, view_h = parent.size().width(), parent.size().height()
+        room_w, room_h, room = MAX_WIDTH * view_w, MAX_HEIGHT * view_h, MAX_AREA * view_w * view_h
+        if room <= 0:
+            return wanted  # not laid out yet
+        screen = QtGui.QGuiApplication.primaryScreen()
+        dpi = screen.logicalDotsPerInchY() if screen is not None else 96.0
+        floor = min(wanted, MIN_PIXELS * 72.0 / dpi)
+        kept, size = self._font, wanted
+        try:
+            for _ in range(8):  # sizes grow about linearly with the font: a few steps
+                self._font = key_font(size)
+                w, h = self._measure()
+                ratio = min(room_w / w, room_h / h, math.sqrt(room / (w * h)))
+                if ratio >= 1 or size <= floor:
+                    break
+                size = max(floor, round(size * min(ratio, 0.97), 2))
+        finally:
+            self._font = kept
+        return size
+
     def _relayout(self) -> None:
-        """Measure (text layout is costly: once per change, never per paint) and re-anchor."""
+        """Fit the text to the view, measure (text layout is costly: once per change, never
+        per paint) and re-anchor."""
+        self._font = key_font(self._fitted_size())
         w, h = self._measure()
         self.prepareGeometryChange()
         self._rect = QtCore.QRectF(0, 0, w, h)
@@ -114,6 +163,10 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
     def _metrics(self) -> QtGui.QFontMetricsF:
         return QtGui.QFontMetricsF(self._font)
 
+    def _pad(self) -> float:
+        """Margin and gaps, in proportion to the text (a shrunk key stays compact)."""
+        return round(0.4 * self._metrics().height())
+
     def _doc(self, html: str) -> QtGui.QTextDocument:
         """Rich text (e.g. p<sub>t</sub>(x)) in the key's font and colour."""
         doc = QtGui.QTextDocument()
@@ -137,8 +190,6 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
 class ColourBar(_Key):
     """A vertical gradient of the heat layer's lookup table with a title and the labels at
     its two ends (the heat is normalised per frame, so its ends are relative: low / high)."""
-
-    PAD = 6.0
 
     def __init__(self, lut: np.ndarray, *, corner=(1, 0), offset=(-8, 8)):
         super().__init__(corner=corner, offset=offset)
@@ -165,17 +216,18 @@ class ColourBar(_Key):
         line = fm.height()
         bar_w, bar_h = 0.9 * line, 5.0 * line
         text_w = max(self._text_width(self.low), self._text_width(self.high))
-        width = max(bar_w + 6 + text_w, self._text_width(self.title)) + 2 * self.PAD
+        pad = self._pad()
+        width = max(bar_w + pad + text_w, self._text_width(self.title)) + 2 * pad
         return line, bar_w, bar_h, width
 
     def _measure(self):
         line, _, bar_h, width = self._geometry()
         title_h = line + 2 if self.title else 0.0
-        return math.ceil(width), math.ceil(title_h + bar_h + 2 * self.PAD)
+        return math.ceil(width), math.ceil(title_h + bar_h + 2 * self._pad())
 
     def _draw(self, p, w, h):
         line, bar_w, bar_h, _ = self._geometry()
-        pad = self.PAD
+        pad = self._pad()
         fg = QtGui.QColor(*self.foreground[:3])
         top = pad
         if self.title:
@@ -192,7 +244,7 @@ class ColourBar(_Key):
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         p.setPen(QtGui.QPen(fg, 1))
         p.drawRect(bar)
-        x = pad + bar_w + 6
+        x = pad + bar_w + pad
         self._draw_text(p, x, top - 2, self.high)
         self._draw_text(p, x, top + bar_h - line + 2, self.low)
 
@@ -201,7 +253,6 @@ class ParticleLegend(_Key):
     """A hue wheel and its meaning: a particle's colour is the direction of its start point
     from the centre of all start points (frames.hue_classes), so neighbours share a colour."""
 
-    PAD = 6.0
     LINES = ("colour = where the", "particle started")
 
     def __init__(self, hues: list[Colour], *, corner=(0, 1), offset=(8, -8)):
@@ -217,16 +268,12 @@ class ParticleLegend(_Key):
         return " ".join(self.LINES)
 
     def _measure(self):
-        fm = self._metrics()
-        line = fm.height()
-        wheel = 2 * line
+        line, pad = self._metrics().height(), self._pad()
         text_w = max(self._text_width(s) for s in self.LINES)
-        return math.ceil(wheel + 8 + text_w + 2 * self.PAD), math.ceil(2 * line + 2 * self.PAD)
+        return math.ceil(2 * line + 3 * pad + text_w), math.ceil(2 * line + 2 * pad)
 
     def _draw(self, p, w, h):
-        fm = self._metrics()
-        line = fm.height()
-        pad = self.PAD
+        line, pad = self._metrics().height(), self._pad()
         wheel = QtCore.QRectF(pad, pad, 2 * line, 2 * line)
         k = len(self._hues)
         p.setPen(QtCore.Qt.PenStyle.NoPen)
@@ -237,6 +284,6 @@ class ParticleLegend(_Key):
         p.setBrush(QtGui.QColor(*self.background[:3]))
         inner = 0.28 * wheel.width()
         p.drawEllipse(wheel.center(), inner, inner)
-        x = pad + wheel.width() + 8
+        x = pad + wheel.width() + pad
         for j, text in enumerate(self.LINES):
             self._draw_text(p, x, pad + j * line, text)

@@ -596,7 +596,7 @@ class MainWindow(QMainWindow):
         top = Qt.ToolBarArea.TopToolBarArea
         if any(self.toolBarArea(b) != top for b in bars):
             return  # the user moved one: leave their arrangement
-        need = sum(b.sizeHint().width() for b in bars) + 16  # the bars' handles and margins
+        need = sum(b.sizeHint().width() for b in bars) + 8  # hints include handles; 8: slack
         if need > self.width() and not self.toolBarBreak(self.data_bar):
             self.insertToolBarBreak(self.data_bar)
         elif need <= self.width() and self.toolBarBreak(self.data_bar):

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from flowviz.core import neighbours
+from flowviz.core import gridded, neighbours, tails
 from flowviz.core.paths import GaussianPath, _rows
 
 #: Exponents per evaluation chunk and torch thread (the chunk stays in the L2 cache).
@@ -38,6 +38,10 @@ CHUNK_ELEMENTS = 1 << 18
 #: products normal for coordinates down to ~1e-11, and such terms weigh < 1e-26 of the
 #: row's largest one.
 EXP_FLOOR = -60.0
+#: A drawn source with at least this many pairs, queried at this many rows or more at one
+#: t, goes through the lattice (a few FFTs whatever N M is); fewer are summed directly.
+LATTICE_PAIRS = 4096
+LATTICE_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -217,12 +221,40 @@ def _drawn(x, t, data, path, source, *, want_posterior=False):
 
 
 def _evaluate_drawn(x, t, data, path, source):
-    """A drawn source: only the components near each row (neighbours.evaluate)."""
-    k, res = _drawn(x, t, data, path, source)
-    vel = k.da[:, None] * res.mean_z + k.dc[:, None] * res.mean_s  # dw = 0: width sigma_min
+    """A drawn source. At one t and with many pairs: the lattice convolution
+    (core.gridded) where it holds, the exact shell sums (core.tails) elsewhere; with a t
+    per row, only the components near each row (core.neighbours)."""
+    k = _coeffs(path, _rows(t, x), True)
     n = data.shape[0] * source.shape[0]
-    log_p = res.log_mass - math.log(n) - torch.log(2 * math.pi * k.w * k.w)
+    one_t = x.shape[0] > 0 and bool((k.a == k.a[0]).all() and (k.c == k.c[0]).all())
+    if one_t and n >= LATTICE_PAIRS and x.shape[0] >= LATTICE_ROWS:
+        log_mass, vel = _lattice_and_tails(x, k, path.sigma_min, data, source)
+    else:
+        res = _drawn(x, t, data, path, source)[1]
+        log_mass = res.log_mass
+        vel = k.da[:, None] * res.mean_z + k.dc[:, None] * res.mean_s  # dw = 0
+    log_p = log_mass - math.log(n) - torch.log(2 * math.pi * k.w * k.w)
     return vel, log_p
+
+
+def _lattice_and_tails(x, k: _Coeffs, w, data, source):
+    """log sum_ij exp(-|x - mean_ij|^2 / (2 w^2)) (m,) and the field (m, 2) at one t."""
+    a, c, da, dc = (float(f[0]) for f in (k.a, k.c, k.da, k.dc))
+    log_mass = torch.empty(x.shape[0], dtype=x.dtype, device=x.device)
+    vel = torch.empty(x.shape[0], 2, dtype=x.dtype, device=x.device)
+    rest = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+    if gridded.fits(data, source, a, c, w):
+        lattice = gridded.Lattice(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source)
+        cov = lattice.evaluate(x)
+        log_mass[cov.rows], vel[cov.rows] = cov.log_mass, cov.velocity
+        rest = ~cov.rows
+    if bool(rest.any()):
+        log_cut = math.log(data.shape[0] * source.shape[0] / neighbours.PRUNE_TOL)
+        lm, v = tails.evaluate(
+            x=x[rest], a=a, c=c, da=da, dc=dc, w=w, data=data, source=source, log_cut=log_cut
+        )
+        log_mass[rest], vel[rest] = lm.to(x.dtype), v.to(x.dtype)
+    return log_mass, vel
 
 
 def _fill(mix, x, k, rows, lse, ez) -> None:

@@ -226,18 +226,32 @@ def bench_flow(points: torch.Tensor, particles: int, steps: int) -> None:
 def bench_drawn(repeats: int) -> None:
     path = paths.make("condot", sigma_min=0.05)
     grid = frames.grid(64)
+    spec = frames.FrameSpec()
     z = data.preset("moons", 1000, seed=0).numpy()
+    print(
+        "  view frame = what the Marginal view computes per frame: the field on its"
+        f" {spec.arrow_res} x {spec.arrow_res} arrow grid and the density on its"
+        f" {spec.heat_res} x {spec.heat_res} heat grid; full 64 x 64 = velocity and"
+        " log-density at every node (far tails included)"
+    )
     for m in (200, 1000):
         s = data.preset("eight-gaussians", m, seed=1).numpy()
         for t in (0.0, 0.5, 0.9, 1.0):
             ex = exact.ExactMarginal(data=z, path=path, source=s)
 
-            def frame(ex=ex, t=t):
+            def full(ex=ex, t=t):
                 ex._memo = None
                 ex.velocity(grid, t), ex.density(grid, t)
 
-            ms = median_ms(frame, repeats)
-            print(f"  1000 x {m}, t = {t:.1f}: 64 x 64 frame {ms:8.1f} ms")
+            def view(ex=ex, t=t):
+                ex._memo = None
+                frames.field_frame(field_fn=ex.velocity, heat_fn=ex.density, t=t, spec=spec)
+
+            ms_view, ms_full = median_ms(view, repeats), median_ms(full, repeats)
+            print(
+                f"  1000 x {m}, t = {t:.1f}: view frame {ms_view:7.1f} ms,"
+                f" full 64 x 64 {ms_full:7.1f} ms"
+            )
     s = data.preset("eight-gaussians", 200, seed=1).numpy()
     ex = exact.ExactMarginal(data=z, path=path, source=s)
     x0 = s[np.random.default_rng(0).integers(0, 200, 3000)] + 0.05 * np.random.default_rng(

@@ -25,6 +25,7 @@ the lattice are "not covered" and go to the exact pruned sum (core.neighbours).
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -192,3 +193,19 @@ class Lattice:
 def fits(data: torch.Tensor, source: torch.Tensor, a: float, c: float, w: float) -> bool:
     """Whether the lattice at (a, c) stays within MAX_NODES per axis."""
     return max(lattice_size(data, source, a, c, w)) <= MAX_NODES
+
+
+_last = threading.local()
+
+
+def lattice_for(*, a, c, da, dc, w, data: torch.Tensor, source: torch.Tensor) -> Lattice:
+    """The Lattice at these coefficients, reusing this thread's last one when asked again
+    for the same tensors (a frame asks for its arrow grid and its heat grid at one t). The
+    slot holds the tensors, so their identity and version cannot be reused meanwhile."""
+    key = (a, c, da, dc, w, *(id(v) for v in (data, source)), data._version, source._version)
+    hit = getattr(_last, "entry", None)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    lattice = Lattice(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source)
+    _last.entry = (key, lattice, data, source)
+    return lattice

@@ -226,8 +226,7 @@ def _evaluate_drawn(x, t, data, path, source):
     per row, only the components near each row (core.neighbours)."""
     k = _coeffs(path, _rows(t, x), True)
     n = data.shape[0] * source.shape[0]
-    one_t = x.shape[0] > 0 and bool((k.a == k.a[0]).all() and (k.c == k.c[0]).all())
-    if one_t and n >= LATTICE_PAIRS and x.shape[0] >= LATTICE_ROWS:
+    if _one_t(x, k) and n >= LATTICE_PAIRS and x.shape[0] >= LATTICE_ROWS:
         log_mass, vel = _lattice_and_tails(x, k, path.sigma_min, data, source)
     else:
         res = _drawn(x, t, data, path, source)[1]
@@ -237,6 +236,16 @@ def _evaluate_drawn(x, t, data, path, source):
     return vel, log_p
 
 
+def _one_t(x, k: _Coeffs) -> bool:
+    return x.shape[0] > 0 and bool((k.a == k.a[0]).all() and (k.c == k.c[0]).all())
+
+
+def _on_lattice(x, k: _Coeffs, data, source, w) -> bool:
+    """Whether a drawn-source density at these rows goes through a lattice."""
+    big = data.shape[0] * source.shape[0] >= LATTICE_PAIRS and x.shape[0] >= LATTICE_ROWS
+    return big and _one_t(x, k) and gridded.fits(data, source, float(k.a[0]), float(k.c[0]), w)
+
+
 def _lattice_and_tails(x, k: _Coeffs, w, data, source):
     """log sum_ij exp(-|x - mean_ij|^2 / (2 w^2)) (m,) and the field (m, 2) at one t."""
     a, c, da, dc = (float(f[0]) for f in (k.a, k.c, k.da, k.dc))
@@ -244,7 +253,7 @@ def _lattice_and_tails(x, k: _Coeffs, w, data, source):
     vel = torch.empty(x.shape[0], 2, dtype=x.dtype, device=x.device)
     rest = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
     if gridded.fits(data, source, a, c, w):
-        lattice = gridded.Lattice(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source)
+        lattice = gridded.lattice_for(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source)
         cov = lattice.evaluate(x)
         log_mass[cov.rows], vel[cov.rows] = cov.log_mass, cov.velocity
         rest = ~cov.rows
@@ -292,6 +301,30 @@ def log_density(
 ) -> torch.Tensor:
     """log p_t(x) of the marginal mixture. x (m, 2), t float or (m,) -> (m,)."""
     return _evaluate(x, t, data, path, source)[1]
+
+
+def density(
+    *,
+    x: torch.Tensor,
+    t: float,
+    data: torch.Tensor,
+    path: GaussianPath,
+    source: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """p_t(x) (m,) for a heat map: exact to an absolute gridded.FLOOR of the density's
+    peak. With a drawn source the rows off the lattice (p_t below that there) are 0,
+    without their shell sums (most of a view, and most of the cost, lies far out)."""
+    _check(x, data, source)
+    k = _coeffs(path, _rows(t, x), source is not None)
+    if source is None or not _on_lattice(x, k, data, source, path.sigma_min):
+        return torch.exp(_evaluate(x, t, data, path, source)[1])
+    a, c, da, dc = (float(f[0]) for f in (k.a, k.c, k.da, k.dc))
+    w = path.sigma_min
+    cov = gridded.lattice_for(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source).evaluate(x)
+    p = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    n = data.shape[0] * source.shape[0]
+    p[cov.rows] = torch.exp(cov.log_mass - math.log(n) - math.log(2 * math.pi * w * w))
+    return p
 
 
 def field(

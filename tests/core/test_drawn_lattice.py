@@ -196,3 +196,22 @@ def test_a_large_drawn_source_at_many_rows_stays_small(tmp_path):
     lp = lm - math.log(4e6) - math.log(2 * math.pi * 0.05**2)
     np.testing.assert_allclose(got["lp"][rows].numpy(), lp, rtol=1e-4)
     near(got["v"][rows].numpy(), v, 1e-4)
+
+
+@pytest.mark.parametrize("t", [0.2, 0.8])
+def test_heat_density_is_exact_to_a_billionth_of_its_peak(clouds, t):
+    """marginal.density (the heat layer) skips the shell sums far out: every row is within
+    FLOOR of the peak of the true density, and the rows it sets to 0 are truly below it."""
+    Z, S = clouds
+    sig = 0.05
+    path = paths.make("condot", sigma_min=sig)
+    pts = np.concatenate([GRID, FAR, scattered(Z, S, t, 1 - t, sig, n=200)])
+    p = marginal.density(x=torch.tensor(pts), t=t, data=Z, path=path, source=S).numpy()
+    k = marginal._coeffs(path, torch.tensor([t], dtype=torch.float64), True)
+    a, c = float(k.a[0]), float(k.c[0])
+    lm, _ = brute(pts, a, c, 0.0, 0.0, sig, Z, S)
+    ref = np.exp(lm - math.log(len(Z) * len(S)) - math.log(2 * math.pi * sig * sig))
+    peak = ref.max()
+    assert (p == 0).sum() > 50  # far rows were skipped...
+    assert np.all(ref[p == 0] <= 2 * gridded.FLOOR * peak)  # ...and are truly negligible
+    np.testing.assert_allclose(p, ref, rtol=1e-5, atol=2 * gridded.FLOOR * peak)

@@ -8,8 +8,11 @@ the conditional field at the posterior mean E[z | x, t] -- one matrix product pe
 With a drawn (empirical) source s_1..s_M and sigma_min > 0, each pair (z_i, s_j) is a
 component: x_t = alpha_t z_i + b_t s_j + sigma_min eps, so the mixture has N M components
 of width sigma_min and the pair-conditional field is d_alpha z_i + d_b s_j. Those are never
-all evaluated (or built): core.neighbours keeps only the pairs near each query row, with a
-stated bound on what it drops.
+all evaluated (or built). At one t the mixture is a convolution of the scaled data and
+source, computed on a lattice with FFTs (core.gridded, cost independent of N M) wherever
+float64 holds it, and summed exactly over the thin shell of pairs that matter elsewhere
+(core.tails, far from every component); with a t per row, or few pairs, core.neighbours
+keeps only the pairs near each row. Each route states its bound on what it drops.
 
 Rows are done in chunks of CHUNK_ELEMENTS exponents per torch thread (cache-sized, so
 memory stays bounded for any grid and data size, and few enough ops that a busy thread pool

@@ -17,7 +17,8 @@ import numpy as np
 if TYPE_CHECKING:
     from flowviz.core.paths import GaussianPath
 
-#: The square [-LIM, LIM]^2 every view shows and every grid covers (presets fit in ±3).
+#: The square [-LIM, LIM]^2 every view shows at least (presets fit in ±3); a view wider or
+#: taller than square shows, and its grids cover, more along its longer side.
 LIM = 3.6
 HUES = 12
 
@@ -25,12 +26,68 @@ FieldFn = Callable[[np.ndarray, float], np.ndarray]
 HeatFn = Callable[[np.ndarray, float], np.ndarray]
 
 
+#: A view of any shape gets at most this many field grid nodes per node of a square view
+#: (res^2): the exact marginal is computed on every node, so a very wide view gets coarser.
+#: Three views at 16:9 (two above, one below) are about 1.7 times as wide as tall.
+MAX_NODES = 1.8
+
+
+def view_extent(width: float, height: float, lim: float = LIM) -> tuple[float, float]:
+    """Half-widths (x, y) of what a width x height pixel view shows of the plane when the
+    square [-lim, lim]^2 is fitted into it with square pixels (the default camera): the
+    longer side shows more. Rounded to lim / 64, so a pixel of jitter in a layout does not
+    remake a picture."""
+    if width <= 0 or height <= 0:
+        return (lim, lim)
+    a, q = width / height, lim / 64
+    return (round(lim * max(a, 1.0) / q) * q, round(lim * max(1.0 / a, 1.0) / q) * q)
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """nx x ny square cells of side `cell` centred on the origin: where a field layer is
+    evaluated (arrow tails, heat pixels)."""
+
+    nx: int
+    ny: int
+    cell: float
+
+    @property
+    def half(self) -> tuple[float, float]:
+        """Half-widths (x, y) of the rectangle the cells tile."""
+        return (self.nx * self.cell / 2, self.ny * self.cell / 2)
+
+    def points(self) -> np.ndarray:
+        """Cell centres, row-major (y outer, x inner): (ny * nx, 2). Reshaped to (ny, nx)
+        the values are an image indexed [iy, ix]."""
+        cx = (np.arange(self.nx, dtype=np.float64) + 0.5 - self.nx / 2) * self.cell
+        cy = (np.arange(self.ny, dtype=np.float64) + 0.5 - self.ny / 2) * self.cell
+        gx, gy = np.meshgrid(cx, cy, indexing="xy")
+        return np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+
+
+def lattice(res: int, extent: tuple[float, float] = (LIM, LIM), lim: float = LIM) -> Lattice:
+    """The cells of a square view's spacing (res per 2 lim) that cover the rectangle
+    +-extent, so a wider view gets more arrow columns, not stretched ones. The counts keep
+    res's parity where that stays within MAX_NODES * res^2 nodes (the square view's nodes
+    stay where they are; the outer cells end within half a cell of the rectangle's edges),
+    else the cells that fit inside it; past the cap the cells grow instead."""
+    cell = 2 * lim / res
+    cap = MAX_NODES * res * res
+    same_parity = [max(1, res + 2 * round((2 * h / cell - res) / 2)) for h in extent]
+    inside = [max(1, int(2 * h / cell + 1e-9)) for h in extent]
+    for nx, ny in (same_parity, inside):
+        if nx * ny <= cap:
+            return Lattice(nx, ny, cell)
+    hx, hy = extent
+    cell = math.sqrt(4 * hx * hy / cap)
+    nx, ny = (max(1, int(2 * h / cell)) for h in extent)
+    return Lattice(nx, ny, cell)
+
+
 def grid(res: int, lim: float = LIM) -> np.ndarray:
-    """res x res cell centres of [-lim, lim]^2, row-major (y outer, x inner): (res*res, 2).
-    Reshaped to (res, res) the values are an image indexed [iy, ix]."""
-    c = ((np.arange(res, dtype=np.float32) + 0.5) / res * 2.0 - 1.0) * lim
-    gx, gy = np.meshgrid(c, c, indexing="xy")
-    return np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+    """res x res cell centres of [-lim, lim]^2 (Lattice.points of the square)."""
+    return lattice(res, (lim, lim), lim).points()
 
 
 def conditional_particles(
@@ -66,53 +123,72 @@ def gaussian_rings(*, z: np.ndarray, path: GaussianPath, t: float, k: int = 96) 
 
 @dataclass(frozen=True)
 class FrameSpec:
-    """What a field frame contains: arrow grid resolution, heatmap resolution, streamlines."""
+    """What a field frame contains: arrow and heatmap resolution (cells per 2 LIM),
+    streamlines, and the extent it covers (half-widths: view_extent of the view's shape)."""
 
     arrow_res: int = 21
     heat_res: int = 72
     heat: str = "density"  # "density" (the view's heat function), "speed", or "off"
     streamlines: bool = False
-    lim: float = LIM
+    extent: tuple[float, float] = (LIM, LIM)
+
+    def arrow_grid(self) -> Lattice:
+        return lattice(self.arrow_res, self.extent)
+
+    def heat_grid(self) -> Lattice:
+        return lattice(self.heat_res, self.extent)
 
 
 @dataclass(frozen=True)
 class FieldFrame:
-    """One time step of a field view. tails/vectors (m, 2): the field on the arrow grid;
-    heat (r, r) float32 in [0, 1] or None; lines (k, 2) streamline polyline with NaN breaks."""
+    """One time step of a field view. tails/vectors (m, 2): the field on the arrow grid
+    (arrows: its Lattice, whose cell sizes the arrows); heat (ny, nx) float32 in [0, 1] on
+    the heat_grid Lattice, or None; lines (k, 2) streamline polyline with NaN breaks."""
 
     t: float
     tails: np.ndarray
     vectors: np.ndarray
     heat: np.ndarray | None
     lines: np.ndarray | None
+    arrows: Lattice
+    heat_grid: Lattice
 
 
 def field_frame(
     *, field_fn: FieldFn, heat_fn: HeatFn | None, t: float, spec: FrameSpec
 ) -> FieldFrame:
     """Evaluate a field (and its heat layer) for one frame; pure, runs in a worker."""
-    tails = grid(spec.arrow_res, spec.lim)
+    arrows, fine = spec.arrow_grid(), spec.heat_grid()
+    tails = arrows.points()
     vectors = np.asarray(field_fn(tails, t), np.float32)
     heat = lines = None
-    fine = grid(spec.heat_res, spec.lim) if spec.heat != "off" or spec.streamlines else None
+    points = fine.points() if spec.heat != "off" or spec.streamlines else None
     v_fine = None
     if spec.heat == "speed" or spec.streamlines:
-        v_fine = np.asarray(field_fn(fine, t), np.float32)
+        v_fine = np.asarray(field_fn(points, t), np.float32)
     if spec.heat == "speed":
-        heat = normalise(np.linalg.norm(v_fine, axis=1), spec.heat_res, gamma=1.0)
+        heat = normalise(np.linalg.norm(v_fine, axis=1), fine, gamma=1.0)
     elif spec.heat == "density" and heat_fn is not None:
-        heat = normalise(np.asarray(heat_fn(fine, t)), spec.heat_res, gamma=0.5)
+        heat = normalise(np.asarray(heat_fn(points, t)), fine, gamma=0.5)
     if spec.streamlines:
-        lines = streamlines(v_fine.reshape(spec.heat_res, spec.heat_res, 2), lim=spec.lim)
-    return FieldFrame(t=float(t), tails=tails, vectors=vectors, heat=heat, lines=lines)
+        lines = streamlines(v_fine.reshape(fine.ny, fine.nx, 2), fine)
+    return FieldFrame(
+        t=float(t),
+        tails=tails,
+        vectors=vectors,
+        heat=heat,
+        lines=lines,
+        arrows=arrows,
+        heat_grid=fine,
+    )
 
 
 @dataclass(frozen=True)
 class ViewFrame:
     """Everything one view draws at time t, for the window and the exporter alike.
 
-    field: the field frame (arrows, heat, streamlines) or None, drawn on an arrow_res grid
-    as `arrows` says ("length", "colour", "streamlines", "off");
+    field: the field frame (arrows, heat, streamlines) or None, drawn as `arrows` says
+    ("length", "colour", "streamlines", "off");
     particles (n, 2) at t and their starts (n, 2) (a particle's colour is the angle of its
     start); trails: polyline rows with NaN breaks, or None; data (N, 2) and source (M, 2)
     or None: the points shown (empty when hidden); rings / z: the conditional path's 1- and
@@ -121,7 +197,6 @@ class ViewFrame:
 
     t: float
     field: FieldFrame | None
-    arrow_res: int
     arrows: str
     particles: np.ndarray
     starts: np.ndarray
@@ -153,13 +228,13 @@ def to_pairs(rows: np.ndarray) -> np.ndarray:
     return np.stack([rows[:-1], rows[1:]], 1).reshape(-1, 2)
 
 
-def normalise(values: np.ndarray, res: int, *, gamma: float) -> np.ndarray:
-    """(res*res,) non-negative values -> (res, res) float32 image in [0, 1]; gamma < 1 lifts
-    the faint tails of a peaked density so the whole path stays visible."""
+def normalise(values: np.ndarray, on: Lattice, *, gamma: float) -> np.ndarray:
+    """(ny*nx,) non-negative values on a Lattice -> (ny, nx) float32 image in [0, 1];
+    gamma < 1 lifts the faint tails of a peaked density so the whole path stays visible."""
     v = np.nan_to_num(np.abs(values.astype(np.float64)), nan=0.0, posinf=0.0)
     top = v.max()
     img = (v / top) ** gamma if top > 0 else v
-    return np.ascontiguousarray(img.reshape(res, res), dtype=np.float32)
+    return np.ascontiguousarray(img.reshape(on.ny, on.nx), dtype=np.float32)
 
 
 def arrow_segments(
@@ -202,25 +277,27 @@ def magnitude_classes(vectors: np.ndarray, k: int) -> np.ndarray:
     return np.clip((mag / ref * (k - 1)).round(), 0, k - 1).astype(np.int32)
 
 
-def streamlines(v: np.ndarray, *, lim: float, seeds: int = 14, steps: int = 24) -> np.ndarray:
-    """Streamlines of a gridded field v (res, res, 2) [iy, ix] from a seeds x seeds lattice,
-    traced with normalised steps (direction only) through bilinear interpolation.
-    -> (seeds^2 (steps + 2), 2) polyline rows, NaN rows between lines."""
-    res = v.shape[0]
-    pts = grid(seeds, lim).astype(np.float64)
-    h = 2 * lim / seeds / steps * 1.6
+def streamlines(v: np.ndarray, on: Lattice, *, seeds: int = 14, steps: int = 24) -> np.ndarray:
+    """Streamlines of a gridded field v (ny, nx, 2) [iy, ix] on the Lattice `on`, from a
+    lattice of seeds per 2 LIM over the same rectangle, traced with normalised steps
+    (direction only) through bilinear interpolation.
+    -> (m (steps + 2), 2) polyline rows for m seeds, NaN rows between lines."""
+    start = lattice(seeds, on.half)
+    pts = start.points().astype(np.float64)
+    h = start.cell / steps * 1.6
     out = np.full((steps + 2, len(pts), 2), np.nan, np.float32)
     out[0] = pts
     for i in range(steps):
-        d = _bilinear(v, pts, lim, res)
+        d = _bilinear(v, pts, on)
         n = np.linalg.norm(d, axis=1, keepdims=True)
         pts = pts + h * d / np.maximum(n, 1e-12)
         out[i + 1] = pts
     return out.transpose(1, 0, 2).reshape(-1, 2)
 
 
-def _bilinear(v: np.ndarray, pts: np.ndarray, lim: float, res: int) -> np.ndarray:
-    f = ((pts / lim + 1.0) * 0.5 * res - 0.5).clip(0, res - 1.000001)
+def _bilinear(v: np.ndarray, pts: np.ndarray, on: Lattice) -> np.ndarray:
+    top = np.array([on.nx, on.ny]) - 1.000001
+    f = ((pts + np.array(on.half)) / on.cell - 0.5).clip(0, top)
     i0 = f.astype(np.int64)
     w = f - i0
     ix, iy = i0[:, 0], i0[:, 1]

@@ -108,17 +108,21 @@ def prepare(session: Session, spec: Spec, *, field=None) -> Session:
     return session.patch(**patch)
 
 
-def pictures_of(session: Session, views, *, field=None) -> dict:
+def pictures_of(session: Session, views, *, field=None, extents: dict | None = None) -> dict:
+    """{view: picture} of session; extents: {view: half-widths} each picture's grids cover
+    (Composer.extents, so the field fills each exported view; default: the square)."""
     from flowviz import pictures
+    from flowviz.core.frames import LIM
 
     out = {}
     for view in views:
+        extent = (extents or {}).get(view, (LIM, LIM))
         if view == "conditional":
-            out[view] = pictures.conditional(session)
+            out[view] = pictures.conditional(session, extent=extent)
         elif view == "marginal":
-            out[view] = pictures.marginal(session)
+            out[view] = pictures.marginal(session, extent=extent)
         else:
-            out[view] = pictures.learned(session, field)
+            out[view] = pictures.learned(session, field, extent=extent)
     return out
 
 
@@ -171,8 +175,8 @@ def export(
     session = prepare(session, spec, field=field)
     qt_app()
     one_torch_thread()
-    pics = pictures_of(session, spec.views, field=field)
     composer = composer_for(session, spec, width=target.width, height=target.height)
+    pics = pictures_of(session, spec.views, field=field, extents=composer.extents())
     cam = session.camera
     frames = FrameQueue(pics, spec.times())
     try:

@@ -20,18 +20,21 @@ TRAIL_POINTS = 12
 MEMO = 400  # field frames kept (a cycle of the animation at 100 steps, a few times over)
 
 
-def conditional(session: Session) -> ConditionalPicture | None:
-    """The conditional picture of session's selected z (None when no z is selected)."""
+def conditional(
+    session: Session, *, extent: tuple[float, float] = (frames.LIM, frames.LIM)
+) -> ConditionalPicture | None:
+    """The conditional picture of session's selected z (None when no z is selected), its
+    field grids covering the half-widths extent (frames.view_extent of the view)."""
     if session.selected < 0:
         return None
-    return ConditionalPicture(session)
+    return ConditionalPicture(session, extent=extent)
 
 
 class ConditionalPicture:
     """p_t(x|z), u_t(x|z) and conditional particles of one Session's z. Not thread-safe
     (its memo): one per thread."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, *, extent: tuple[float, float]):
         from flowviz.core.exact import conditional as exact_conditional
 
         self.session = session
@@ -44,7 +47,7 @@ class ConditionalPicture:
         src = session.source
         self.starts = None if src is None else src[pick % len(src)]
         d = session.display
-        self.spec = spec_of(d, heat="off" if d.heat == "off" else "density")
+        self.spec = spec_of(d, extent, heat="off" if d.heat == "off" else "density")
         self._frames: dict[float, frames.FieldFrame] = {}
 
     def frame(self, t: float) -> frames.FieldFrame:
@@ -68,7 +71,6 @@ class ConditionalPicture:
         return frames.ViewFrame(
             t=float(t),
             field=self.frame(t if field_t is None else field_t),
-            arrow_res=d.arrow_res,
             arrows=d.arrows,
             particles=frames.conditional_particles(
                 z=self.z, path=self.path, eps=self.eps, start=self.starts, t=t

@@ -73,7 +73,6 @@ def compose(
     return frames.ViewFrame(
         t=float(t),
         field=frame,
-        arrow_res=d.arrow_res,
         arrows=d.arrows,
         particles=pos,
         starts=picture.starts[:k],
@@ -112,12 +111,14 @@ def resample(traj: np.ndarray, steps: int) -> np.ndarray:
     return np.ascontiguousarray(traj[k] + w * (traj[k + 1] - traj[k]), dtype=np.float32)
 
 
-def spec_of(display: Display, **changes) -> frames.FrameSpec:
-    """The FrameSpec of the display settings (what a field frame contains)."""
+def spec_of(display: Display, extent: tuple[float, float], **changes) -> frames.FrameSpec:
+    """The FrameSpec of the display settings (what a field frame contains) for a view
+    showing the half-widths extent (frames.view_extent)."""
     spec = frames.FrameSpec(
         arrow_res=display.arrow_res,
         heat=display.heat,
         streamlines=display.arrows == "streamlines",
+        extent=extent,
     )
     return dataclasses.replace(spec, **changes)
 

@@ -26,17 +26,25 @@ HEAT_RES = 48  # the error map is a smooth picture: 48^2 points cost half of 72^
 MAX_EXACT_MEMO = 256
 
 
-def learned(session: Session, field, *, previous: FieldPicture | None = None) -> FieldPicture:
+def learned(
+    session: Session,
+    field,
+    *,
+    previous: FieldPicture | None = None,
+    extent: tuple[float, float] = (frames.LIM, frames.LIM),
+) -> FieldPicture:
     """The picture of a learned field: an InferenceField (core.inference; made from a
     snapshot's or checkpoint's weights) or any callable x (m, 2) float32, t -> (m, 2).
     previous: the picture of older weights on the same Session, whose exact field on the
-    error map's grid is reused (it does not depend on the weights)."""
+    error map's grid is reused (it does not depend on the weights). extent: the half-widths
+    the grids cover (frames.view_extent of the view)."""
     check_data(session)
     d, opts = session.display, session.learned
     path = path_of(session)
+    spec = spec_of(d, extent, heat_res=HEAT_RES)
     exact = None
     if opts.error_map:
-        key = (id(session.data), id(session.source), session.path)
+        key = (id(session.data), id(session.source), session.path, spec.heat_grid())
         old = previous._memo.get("exact") if previous is not None else None
         exact = old if old is not None and old.key == key else None
         if exact is None:
@@ -44,11 +52,9 @@ def learned(session: Session, field, *, previous: FieldPicture | None = None) ->
                 data=session.data,
                 path=path,
                 source=session.source,
-                res=HEAT_RES,
-                lim=frames.LIM,
+                on=spec.heat_grid(),
                 key=key,
             )
-    spec = spec_of(d, heat_res=HEAT_RES)
     velocity = getattr(field, "velocity", None) or _torch_velocity(field)
     starts = starts_of(session, path)
 
@@ -91,14 +97,15 @@ def _torch_velocity(fn):
 
 
 class ExactOnGrid:
-    """The exact marginal u_t on the heat grid, memoised per t (it does not depend on the
-    weights, so every refresh only evaluates the network). Worker thread only."""
+    """The exact marginal u_t on the heat grid (the Lattice `on`), memoised per t (it does
+    not depend on the weights, so every refresh only evaluates the network). Worker thread
+    only."""
 
     def __init__(
-        self, *, data: np.ndarray, path: GaussianPath, source, res: int, lim: float, key=None
+        self, *, data: np.ndarray, path: GaussianPath, source, on: frames.Lattice, key=None
     ):
         self.data, self.path, self.source, self.key = data, path, source, key
-        self.grid = frames.grid(res, lim)
+        self.grid = on.points()
         self._memo: dict[float, tuple[np.ndarray, float]] = {}
 
     def at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -133,27 +140,31 @@ def learned_frame(
     |v_theta - u_t| / (|u_t| + median |u_t|), clipped to [0, 1], on a fixed scale (so it
     fades as training improves); else spec.heat "speed" shows |v_theta|, anything else
     none (a network has no density)."""
-    tails = frames.grid(spec.arrow_res, spec.lim)
+    arrows, fine = spec.arrow_grid(), spec.heat_grid()
+    tails = arrows.points()
     vectors = np.asarray(field_fn(tails, t), np.float32)
     heat = lines = None
-    need_fine = exact is not None or spec.heat == "speed" or spec.streamlines
-    if need_fine:
-        fine = exact.grid if exact is not None else frames.grid(spec.heat_res, spec.lim)
-        v_fine = np.asarray(field_fn(fine, t), np.float32)
+    if exact is not None or spec.heat == "speed" or spec.streamlines:
+        v_fine = np.asarray(field_fn(fine.points() if exact is None else exact.grid, t), np.float32)
         if exact is not None:
             u, scale = exact.at(t)
             err = np.linalg.norm(v_fine - u, axis=1) / scale
             heat = np.ascontiguousarray(
-                np.sqrt(np.clip(err, 0.0, 1.0)).reshape(spec.heat_res, spec.heat_res),
-                dtype=np.float32,
+                np.sqrt(np.clip(err, 0.0, 1.0)).reshape(fine.ny, fine.nx), dtype=np.float32
             )
         elif spec.heat == "speed":
-            heat = frames.normalise(np.linalg.norm(v_fine, axis=1), spec.heat_res, gamma=1.0)
+            heat = frames.normalise(np.linalg.norm(v_fine, axis=1), fine, gamma=1.0)
         if spec.streamlines:
-            lines = frames.streamlines(
-                v_fine.reshape(spec.heat_res, spec.heat_res, 2), lim=spec.lim
-            )
-    return frames.FieldFrame(t=float(t), tails=tails, vectors=vectors, heat=heat, lines=lines)
+            lines = frames.streamlines(v_fine.reshape(fine.ny, fine.nx, 2), fine)
+    return frames.FieldFrame(
+        t=float(t),
+        tails=tails,
+        vectors=vectors,
+        heat=heat,
+        lines=lines,
+        arrows=arrows,
+        heat_grid=fine,
+    )
 
 
 def learned_trajectories(

@@ -23,15 +23,18 @@ SOLVER = "euler"
 PREVIEW_STEPS = 20
 
 
-def marginal(session: Session) -> FieldPicture:
-    """The exact marginal field of session's data (and drawn source) on its path."""
+def marginal(
+    session: Session, *, extent: tuple[float, float] = (frames.LIM, frames.LIM)
+) -> FieldPicture:
+    """The exact marginal field of session's data (and drawn source) on its path, its
+    grids covering the half-widths extent (frames.view_extent of the view)."""
     from flowviz.core.exact import ExactMarginal, trajectories
 
     check_data(session)
     path = path_of(session)
     d = session.display
     exact = ExactMarginal(data=session.data, path=path, source=session.source)
-    spec = spec_of(d)
+    spec = spec_of(d, extent)
     starts = starts_of(session, path)
 
     def frame(t: float) -> frames.FieldFrame:

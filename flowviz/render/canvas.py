@@ -15,7 +15,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsScene, QWidget
 
-from flowviz.core.frames import LIM, ViewFrame
+from flowviz.core.frames import LIM, ViewFrame, view_extent
 from flowviz.render.picture import FrameDrawer
 from flowviz.render.scene import FieldScene
 from flowviz.render.style import Style
@@ -52,6 +52,12 @@ class Canvas:
         self.plot = self.widget.getPlotItem()
         self.scene = FieldScene(self.plot, style)
         self.drawer = FrameDrawer(self.scene)
+
+    def extent(self) -> tuple[float, float]:
+        """The half-widths a picture's grids cover to fill this plot (frames.view_extent of
+        its data region's pixel size, as a window's view of this size has)."""
+        box = self.plot.getViewBox()
+        return view_extent(box.width(), box.height())
 
     def draw(self, frame: ViewFrame | None, *, center=(0.0, 0.0), half: float = LIM) -> None:
         fit_camera(self.plot.getViewBox(), center, half)

@@ -116,6 +116,11 @@ class Composer:
         self._names = names
         self._docs: dict[tuple[str, float, bool], QTextDocument] = {}
 
+    def extents(self) -> dict[str, tuple[float, float]]:
+        """Each view's extent from its plot's pixel size (Canvas.extent): what its picture
+        is made for, so an exported view is filled as the window's view of that size is."""
+        return {view: canvas.extent() for view, canvas in self.canvases.items()}
+
     def render(
         self,
         frames: dict[str, ViewFrame | None],

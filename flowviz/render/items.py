@@ -252,23 +252,24 @@ class ArrowField(pg.GraphicsObject):
 
 
 class Heatmap(pg.ImageItem):
-    """A float32 image in [0, 1] over [-lim, lim]^2 with fixed levels and a 256-entry LUT."""
+    """A float32 image in [0, 1] over a rectangle centred on the origin, with fixed levels
+    and a 256-entry LUT."""
 
-    def __init__(self, *, lim: float, lut: np.ndarray):
+    def __init__(self, *, lut: np.ndarray):
         super().__init__()
-        self._lim = lim
         self.setLookupTable(lut)
         self.setZValue(-10)
 
     def set_lut(self, lut: np.ndarray) -> None:
         self.setLookupTable(lut)
 
-    def set_heat(self, img: np.ndarray | None) -> None:
-        """img (r, r) indexed [iy, ix] with iy = 0 at the bottom; None hides the layer."""
+    def set_heat(self, img: np.ndarray | None, half: tuple[float, float] = (0.0, 0.0)) -> None:
+        """img (ny, nx) indexed [iy, ix] with iy = 0 at the bottom, covering the half-widths
+        half (x, y); None hides the layer."""
         if img is None:
             self.setVisible(False)
             return
         self.setImage(img, levels=(0.0, 1.0), autoLevels=False, axisOrder="row-major")
-        r = self._lim
-        self.setRect(QtCore.QRectF(-r, -r, 2 * r, 2 * r))
+        hx, hy = half
+        self.setRect(QtCore.QRectF(-hx, -hy, 2 * hx, 2 * hy))
         self.setVisible(True)

@@ -25,7 +25,6 @@ class FrameDrawer:
     def reset(self) -> None:
         """Forget what was drawn (the next draw sends every part)."""
         self._field = self._data = self._source = self._z = _UNSET
-        self._res = -1
         self._starts: np.ndarray | None = None
         self._rings = _UNSET
         self._label = None
@@ -35,7 +34,7 @@ class FrameDrawer:
         s = self.scene
         if frame is None:
             if self._field is not None:
-                s.show_frame(None, 1)
+                s.show_frame(None)
                 self._field = None
             s.show_particles(_EMPTY)
             self._show_rings(None, None)
@@ -47,9 +46,9 @@ class FrameDrawer:
             self._label = frame.heat_label
             title, low, high = frame.heat_label
             s.set_colorbar(low, high, title)
-        if frame.field is not self._field or frame.arrow_res != self._res:
-            self._field, self._res = frame.field, frame.arrow_res
-            s.show_frame(frame.field, frame.arrow_res)
+        if frame.field is not self._field:
+            self._field = frame.field
+            s.show_frame(frame.field)
         if frame.data is not self._data or frame.source is not self._source:
             self._data, self._source = frame.data, frame.source
             s.show_data(frame.data, frame.source)

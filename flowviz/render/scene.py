@@ -55,7 +55,7 @@ class FieldScene:
     def __init__(self, plot: pg.PlotItem, style: Style, *, lim: float = frames.LIM):
         self.plot = plot
         self.lim = lim
-        self.heatmap = Heatmap(lim=lim, lut=style.heat_lut)
+        self.heatmap = Heatmap(lut=style.heat_lut)
         self.stream = Segments(width=1.0)
         self.stream_heads = Segments(width=1.2)
         self.arrows = ArrowField(classes=ARROW_CLASSES)
@@ -169,8 +169,9 @@ class FieldScene:
         self.mode = mode
         self.set_style(self.style)
 
-    def show_frame(self, frame: frames.FieldFrame | None, res: int) -> None:
-        """Draw a field frame: arrows (per mode), streamlines, heat layer. None clears."""
+    def show_frame(self, frame: frames.FieldFrame | None) -> None:
+        """Draw a field frame: arrows (per mode, sized by its arrow grid's cell),
+        streamlines, heat layer (over its heat grid's rectangle). None clears."""
         if frame is None:
             self.arrows.set_segments(_EMPTY)
             self.heatmap.set_heat(None)
@@ -179,7 +180,7 @@ class FieldScene:
             self._heat_shown = False
             self._update_keys()
             return
-        cell = 2 * self.lim / res
+        cell = frame.arrows.cell
         if self.mode in ("length", "colour"):
             seg, self.arrow_scale = frames.arrow_segments(
                 tails=frame.tails, vectors=frame.vectors, cell=cell, by=self.mode
@@ -197,7 +198,7 @@ class FieldScene:
         self.stream_heads.set_segments(
             _EMPTY if lines is None else streamline_heads(lines, size=STREAM_HEAD * 2 * self.lim)
         )
-        self.heatmap.set_heat(frame.heat)
+        self.heatmap.set_heat(frame.heat, frame.heat_grid.half)
         self._heat_shown = frame.heat is not None
         self._update_keys()
 

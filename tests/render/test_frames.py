@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from flowviz.core import frames
 
@@ -22,6 +23,47 @@ def test_grid_is_row_major_cell_centres():
     assert g.shape == (16, 2)
     np.testing.assert_allclose(g[:4, 0], [-1.5, -0.5, 0.5, 1.5])
     np.testing.assert_allclose(g[::4, 1], [-1.5, -0.5, 0.5, 1.5])
+
+
+def test_a_square_view_keeps_the_square_grid():
+    assert frames.view_extent(500, 500) == (frames.LIM, frames.LIM)
+    lat = frames.lattice(21, frames.view_extent(500, 500))
+    assert (lat.nx, lat.ny) == (21, 21)
+    np.testing.assert_allclose(lat.cell, 2 * frames.LIM / 21)
+    c = (np.arange(21) + 0.5) / 21 * 2 * frames.LIM - frames.LIM
+    np.testing.assert_allclose(lat.points()[:21, 0], c, atol=1e-6)
+
+
+@pytest.mark.parametrize(("width", "height"), [(780, 486), (486, 780), (1000, 999)])
+def test_a_view_of_any_shape_is_covered_at_the_square_spacing(width, height):
+    extent = frames.view_extent(width, height)
+    assert min(extent) == pytest.approx(frames.LIM)
+    assert extent[0] / extent[1] == pytest.approx(width / height, rel=0.02)
+    for res in (21, 72):
+        lat = frames.lattice(res, extent)
+        assert lat.cell == pytest.approx(2 * frames.LIM / res)  # more cells, not larger
+        assert lat.nx * lat.ny <= frames.MAX_NODES * res * res
+        pts = lat.points()
+        for axis, n in ((0, lat.nx), (1, lat.ny)):
+            # the outer centres lie within the view and within one cell of its edges
+            assert extent[axis] - lat.cell <= pts[:, axis].max() <= extent[axis]
+            assert pts[:, axis].min() == pytest.approx(-pts[:, axis].max())
+            assert len(np.unique(pts[:, axis].round(5))) == n
+        if res == 21:  # the arrows keep their parity: the square's arrows stay put
+            square = frames.grid(res)
+            near = np.abs(pts[:, None] - square[None]).max(-1).min(0)
+            assert near.max() < 1e-5
+
+
+def test_a_very_wide_view_is_coarsened_to_the_node_cap():
+    extent = frames.view_extent(3000, 400)
+    for res in (21, 72):
+        lat = frames.lattice(res, extent)
+        assert lat.nx * lat.ny <= frames.MAX_NODES * res * res
+        assert lat.cell > 2 * frames.LIM / res
+        pts = lat.points()
+        for axis in (0, 1):
+            assert extent[axis] - lat.cell <= pts[:, axis].max() <= extent[axis]
 
 
 def test_arrows_point_along_the_field_with_heads_behind_the_tip():
@@ -77,8 +119,19 @@ def test_hue_classes_group_by_angle():
 
 
 def test_streamlines_follow_a_uniform_field():
-    v = np.zeros((16, 16, 2), np.float32)
+    on = frames.lattice(16)
+    v = np.zeros((on.ny, on.nx, 2), np.float32)
     v[..., 0] = 1.0
-    lines = frames.streamlines(v, lim=2.0, seeds=3, steps=5)
+    lines = frames.streamlines(v, on, seeds=3, steps=5)
     line = lines.reshape(9, 7, 2)[0]
     assert np.all(np.diff(line[:6, 0]) > 0) and np.allclose(line[:6, 1], line[0, 1])
+
+
+def test_streamlines_of_a_wide_grid_start_across_it():
+    on = frames.lattice(16, (2 * frames.LIM, frames.LIM))
+    v = np.zeros((on.ny, on.nx, 2), np.float32)
+    v[..., 1] = np.linspace(-1, 1, on.nx)  # up on the right, down on the left
+    lines = frames.streamlines(v, on, seeds=4, steps=5).reshape(-1, 7, 2)
+    x0, rise = lines[:, 0, 0], lines[:, 5, 1] - lines[:, 0, 1]
+    assert x0.max() > 1.4 * frames.LIM and x0.min() < -1.4 * frames.LIM
+    assert (rise[x0 > frames.LIM] > 0).all() and (rise[x0 < -frames.LIM] < 0).all()

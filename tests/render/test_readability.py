@@ -25,16 +25,17 @@ def view(qapp):
 
 
 def _frame(*, heat: bool, lines: bool) -> frames.FieldFrame:
-    res = 24
-    fine = frames.grid(res)
-    v = np.tile(np.float32([1.0, 0.5]), (len(fine), 1))  # a uniform field
-    tails = frames.grid(8)
+    fine, arrows = frames.lattice(24), frames.lattice(8)
+    v = np.full((fine.ny, fine.nx, 2), [1.0, 0.5], np.float32)  # a uniform field
+    tails = arrows.points()
     return frames.FieldFrame(
         t=0.5,
         tails=tails,
         vectors=np.tile(np.float32([1.0, 0.5]), (len(tails), 1)),
-        heat=np.full((res, res), 0.5, np.float32) if heat else None,
-        lines=frames.streamlines(v.reshape(res, res, 2), lim=frames.LIM) if lines else None,
+        heat=np.full((fine.ny, fine.nx), 0.5, np.float32) if heat else None,
+        lines=frames.streamlines(v, fine) if lines else None,
+        arrows=arrows,
+        heat_grid=fine,
     )
 
 
@@ -97,7 +98,7 @@ def test_streamlines_end_in_arrowheads_pointing_downstream(view):
     _, scene = view
     scene.set_arrow_mode("streamlines")
     frame = _frame(heat=False, lines=True)
-    scene.show_frame(frame, 8)
+    scene.show_frame(frame)
     heads = scene.stream_heads.segments().reshape(-1, 4, 2)
     n_lines = int(np.isnan(frame.lines).all(1).sum())
     assert n_lines > 0 and len(heads) == n_lines
@@ -112,7 +113,7 @@ def test_streamlines_end_in_arrowheads_pointing_downstream(view):
 def test_no_arrowheads_without_streamlines(view):
     _, scene = view
     scene.set_arrow_mode("length")
-    scene.show_frame(_frame(heat=False, lines=True), 8)
+    scene.show_frame(_frame(heat=False, lines=True))
     assert len(scene.stream_heads.segments()) == 0
     assert len(scene.arrows.segments()) > 0
 
@@ -129,15 +130,15 @@ def test_streamline_heads_skip_stalled_and_single_point_lines():
 def test_colour_bar_follows_the_heat_layer(view):
     _, scene = view
     assert not scene.colorbar.isVisible()
-    scene.show_frame(_frame(heat=True, lines=False), 8)
+    scene.show_frame(_frame(heat=True, lines=False))
     assert scene.colorbar.isVisible()
-    scene.show_frame(_frame(heat=False, lines=False), 8)
+    scene.show_frame(_frame(heat=False, lines=False))
     assert not scene.colorbar.isVisible()
-    scene.show_frame(_frame(heat=True, lines=False), 8)
-    scene.show_frame(None, 8)
+    scene.show_frame(_frame(heat=True, lines=False))
+    scene.show_frame(None)
     assert not scene.colorbar.isVisible()
     scene.show_colorbar(False)
-    scene.show_frame(_frame(heat=True, lines=False), 8)
+    scene.show_frame(_frame(heat=True, lines=False))
     assert not scene.colorbar.isVisible()
     scene.show_colorbar(True)
     assert scene.colorbar.isVisible()
@@ -167,7 +168,7 @@ def test_legend_follows_the_particles(view):
 
 def test_keys_stay_put_when_the_camera_pans(view):
     _, scene = view
-    scene.show_frame(_frame(heat=True, lines=False), 8)
+    scene.show_frame(_frame(heat=True, lines=False))
     scene.set_particle_starts(np.zeros((3, 2), np.float32))
     scene.show_particles(np.zeros((3, 2), np.float32))
     before = [key.scenePos() for key in (scene.colorbar, scene.legend)]

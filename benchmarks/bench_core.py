@@ -41,7 +41,7 @@ import time
 import numpy as np
 import torch
 
-from flowviz.core import data, exact, frames, marginal, model, paths, solvers, training
+from flowviz.core import data, exact, frames, gridded, marginal, model, paths, solvers, training
 
 N_DATA = 2000
 BATCH = 256
@@ -241,10 +241,12 @@ def bench_drawn(repeats: int) -> None:
 
             def full(ex=ex, t=t):
                 ex._memo = None
+                gridded.clear_cache()
                 ex.velocity(grid, t), ex.density(grid, t)
 
             def view(ex=ex, t=t):
                 ex._memo = None
+                gridded.clear_cache()
                 frames.field_frame(field_fn=ex.velocity, heat_fn=ex.density, t=t, spec=spec)
 
             ms_view, ms_full = median_ms(view, repeats), median_ms(full, repeats)

@@ -44,6 +44,8 @@ EVAL_R = 3.5
 FLOOR = 1e-9
 #: Lattices larger than this per axis (tiny w over a wide spread) are not worth it.
 MAX_NODES = 1024
+#: Lattices one thread keeps (a 1000 x 200 moons lattice at sigma_min = 0.05 is ~1 MB).
+CACHE_BYTES = 96 << 20
 #: Queries per evaluation chunk (a chunk gathers (2 K)^2 nodes x 5 channels per query).
 CHUNK_ROWS = 256
 
@@ -101,9 +103,9 @@ def lattice_size(data: torch.Tensor, source: torch.Tensor, a: float, c: float, w
 
 
 class Lattice:
-    """The mixture's mass and field moments convolved onto a lattice at one (a, c):
-    grids (3, nx, ny) of sum_ij phi(y - mean_ij) [1, da z_i + dc s_j] phi_e-free, in
-    float64; evaluate() adds the last phi_e and reads them at queries."""
+    """The mixture's mass and field moments convolved onto a lattice at one (a, c): per
+    node sum_ij phi(y - mean_ij) [1, da z_i + dc s_j] without the last phi_e (computed in
+    float64, kept in float32); evaluate() adds phi_e and reads them at queries."""
 
     def __init__(self, *, a, c, da, dc, w, data: torch.Tensor, source: torch.Tensor):
         f64 = torch.float64
@@ -119,10 +121,17 @@ class Lattice:
         prods = torch.stack(
             [fa[0] * fc[0], fa[1] * fc[0] + fa[0] * fc[1], fa[2] * fc[0] + fa[0] * fc[2]]
         )
-        self.grids = torch.fft.irfft2(prods, s=size)[:, :nx, :ny] * (self.h * self.h)
+        grids = torch.fft.irfft2(prods, s=size)[:, :nx, :ny] * (self.h * self.h)
+        self.floor = FLOOR * float(grids[0].max())
+        # kept in float32, node-major for the gathers: sums of positive terms keep their
+        # relative 1e-7 at any magnitude, and a lattice is half the memory to cache
+        self.flat = grids.reshape(3, -1).T.to(torch.float32).contiguous()  # (nx ny, 3)
         self.origin = torch.tensor([o_a[0] + o_c[0], o_a[1] + o_c[1]], dtype=f64)
         self.shape = (nx, ny)
-        self.floor = FLOOR * float(self.grids[0].max())
+
+    @property
+    def nbytes(self) -> int:
+        return self.flat.numel() * self.flat.element_size()
 
     def _weights(self, p: torch.Tensor, axis: int):
         """Node indices (r, 2K) around coordinates p (r,) and their h phi_e weights."""
@@ -167,12 +176,13 @@ class Lattice:
         mx.scatter_add_(1, ix.clamp(0, nx - 1), wx)
         my = torch.zeros(len(uy), ny, dtype=wy.dtype)
         my.scatter_add_(1, iy.clamp(0, ny - 1), wy)
-        return mx @ self.grids @ my.T, in_x[:, None] & in_y[None, :]
+        grids = self.flat.T.reshape(3, nx, ny).double()
+        return mx @ grids @ my.T, in_x[:, None] & in_y[None, :]
 
     def _scattered(self, xd):
         """(m, 3) sums and (m,) inside, gathering 4 K^2 nodes per row in chunks."""
         nx, ny = self.shape
-        flat = self.grids.reshape(3, -1).T.to(torch.float32).contiguous()  # (nx ny, 3)
+        flat = self.flat
         sums = torch.empty(xd.shape[0], 3, dtype=torch.float64)
         inside = torch.empty(xd.shape[0], dtype=torch.bool)
         for lo in range(0, xd.shape[0], CHUNK_ROWS):
@@ -195,17 +205,30 @@ def fits(data: torch.Tensor, source: torch.Tensor, a: float, c: float, w: float)
     return max(lattice_size(data, source, a, c, w)) <= MAX_NODES
 
 
-_last = threading.local()
+_cache = threading.local()
 
 
 def lattice_for(*, a, c, da, dc, w, data: torch.Tensor, source: torch.Tensor) -> Lattice:
-    """The Lattice at these coefficients, reusing this thread's last one when asked again
-    for the same tensors (a frame asks for its arrow grid and its heat grid at one t). The
-    slot holds the tensors, so their identity and version cannot be reused meanwhile."""
-    key = (a, c, da, dc, w, *(id(v) for v in (data, source)), data._version, source._version)
-    hit = getattr(_last, "entry", None)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    lattice = Lattice(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source)
-    _last.entry = (key, lattice, data, source)
-    return lattice
+    """The Lattice at these coefficients, from this thread's cache when asked again for the
+    same tensors: a frame asks at one t for its arrow and heat grids, and the particles,
+    integrated in chunks, and the frames ahead revisit the same time steps. The cache
+    holds the tensors (so their identity and version cannot be reused meanwhile), is
+    emptied for other tensors or width, and stops growing at CACHE_BYTES (it keeps the
+    first time steps rather than thrash on the cyclic sweep of a trajectory)."""
+    family = (w, *(id(v) for v in (data, source)), data._version, source._version)
+    store = getattr(_cache, "store", None)
+    if store is None or store["family"] != family:
+        store = _cache.store = {"family": family, "tensors": (data, source), "bytes": 0, "at": {}}
+    key = (a, c, da, dc)
+    hit = store["at"].get(key)
+    if hit is None:
+        hit = Lattice(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source)
+        if store["bytes"] + hit.nbytes <= CACHE_BYTES:
+            store["at"][key] = hit
+            store["bytes"] += hit.nbytes
+    return hit
+
+
+def clear_cache() -> None:
+    """Forget this thread's lattices (benchmarks time cold frames)."""
+    _cache.store = None

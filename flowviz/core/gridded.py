@@ -24,6 +24,7 @@ the lattice are "not covered" and go to the exact pruned sum (core.neighbours).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from dataclasses import dataclass
@@ -44,8 +45,10 @@ EVAL_R = 3.5
 FLOOR = 1e-9
 #: Lattices larger than this per axis (tiny w over a wide spread) are not worth it.
 MAX_NODES = 1024
-#: Lattices one thread keeps (a 1000 x 200 moons lattice at sigma_min = 0.05 is ~1 MB).
+#: Lattices one thread keeps (a 1000 x 200 moons lattice at sigma_min = 0.05 is ~1 MB), for
+#: this many point sets (the Marginal and the Learned view's error map ask for the same).
 CACHE_BYTES = 96 << 20
+FAMILIES = 3
 #: Queries per evaluation chunk (a chunk gathers (2 K)^2 nodes x 5 channels per query).
 CHUNK_ROWS = 256
 
@@ -208,22 +211,30 @@ def fits(data: torch.Tensor, source: torch.Tensor, a: float, c: float, w: float)
 _cache = threading.local()
 
 
+def _digest(v: torch.Tensor) -> bytes:
+    return hashlib.blake2b(v.detach().cpu().contiguous().numpy().tobytes(), digest_size=16).digest()
+
+
 def lattice_for(*, a, c, da, dc, w, data: torch.Tensor, source: torch.Tensor) -> Lattice:
     """The Lattice at these coefficients, from this thread's cache when asked again for the
-    same tensors: a frame asks at one t for its arrow and heat grids, and the particles,
-    integrated in chunks, and the frames ahead revisit the same time steps. The cache
-    holds the tensors (so their identity and version cannot be reused meanwhile), is
-    emptied for other tensors or width, and stops growing at CACHE_BYTES (it keeps the
-    first time steps rather than thrash on the cyclic sweep of a trajectory)."""
-    family = (w, *(id(v) for v in (data, source)), data._version, source._version)
-    store = getattr(_cache, "store", None)
-    if store is None or store["family"] != family:
-        store = _cache.store = {"family": family, "tensors": (data, source), "bytes": 0, "at": {}}
+    same points (by content: the views hand over fresh copies): a frame asks at one t for
+    its arrow and heat grids, and the particles, integrated in chunks, and the frames ahead
+    of every view revisit the same time steps. The cache keeps FAMILIES point sets, and
+    stops growing at CACHE_BYTES (it keeps the first time steps rather than thrash on the
+    cyclic sweep of a trajectory)."""
+    family = (w, tuple(data.shape), tuple(source.shape), _digest(data), _digest(source))
+    families = getattr(_cache, "families", None)
+    if families is None:
+        families = _cache.families = {}
+    store = families.pop(family, None) or {"bytes": 0, "at": {}}
+    families[family] = store  # most recent last
+    while len(families) > FAMILIES:
+        families.pop(next(iter(families)))
     key = (a, c, da, dc)
     hit = store["at"].get(key)
     if hit is None:
         hit = Lattice(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source)
-        if store["bytes"] + hit.nbytes <= CACHE_BYTES:
+        if sum(f["bytes"] for f in families.values()) + hit.nbytes <= CACHE_BYTES:
             store["at"][key] = hit
             store["bytes"] += hit.nbytes
     return hit
@@ -231,4 +242,4 @@ def lattice_for(*, a, c, da, dc, w, data: torch.Tensor, source: torch.Tensor) ->
 
 def clear_cache() -> None:
     """Forget this thread's lattices (benchmarks time cold frames)."""
-    _cache.store = None
+    _cache.families = {}

@@ -215,3 +215,19 @@ def test_heat_density_is_exact_to_a_billionth_of_its_peak(clouds, t):
     assert (p == 0).sum() > 50  # far rows were skipped...
     assert np.all(ref[p == 0] <= 2 * gridded.FLOOR * peak)  # ...and are truly negligible
     np.testing.assert_allclose(p, ref, rtol=1e-5, atol=2 * gridded.FLOOR * peak)
+
+
+def test_lattice_cache_follows_the_points_not_the_tensors(clouds):
+    """A fresh copy of the same points reuses the lattice; changed points (even in place)
+    or another t get their own."""
+    Z, S = clouds
+    gridded.clear_cache()
+    kw = dict(a=0.5, c=0.5, da=1.0, dc=-1.0, w=0.1)
+    first = gridded.lattice_for(**kw, data=Z, source=S)
+    assert gridded.lattice_for(**kw, data=Z.clone(), source=S.clone()) is first
+    assert gridded.lattice_for(**{**kw, "a": 0.6}, data=Z, source=S) is not first
+    moved = Z.clone()
+    moved[0, 0] += 0.5
+    assert gridded.lattice_for(**kw, data=moved, source=S) is not first
+    moved[0, 0] -= 0.5
+    assert gridded.lattice_for(**kw, data=moved, source=S) is first

@@ -317,17 +317,41 @@ def density(
     """p_t(x) (m,) for a heat map: exact to an absolute gridded.FLOOR of the density's
     peak. With a drawn source the rows off the lattice (p_t below that there) are 0,
     without their shell sums (most of a view, and most of the cost, lies far out)."""
+    f = field_where_dense(x=x, t=t, data=data, path=path, source=source)
+    return torch.exp(f.log_density)
+
+
+def field_where_dense(
+    *,
+    x: torch.Tensor,
+    t: float,
+    data: torch.Tensor,
+    path: GaussianPath,
+    source: torch.Tensor | None = None,
+) -> MarginalField:
+    """Velocity and log-density where p_t is at least gridded.FLOOR of its peak; elsewhere
+    a NaN velocity and a log-density of -inf. For maps of where the flow carries mass (a
+    heat layer, the Learned view's error map): with a drawn source the far rows' shell
+    sums, most of the cost, are skipped. The peak is the lattice's (a drawn source) or the
+    largest over the rows (a Gaussian source, or rows that take the exact route)."""
     _check(x, data, source)
     k = _coeffs(path, _rows(t, x), source is not None)
     if source is None or not _on_lattice(x, k, data, source, path.sigma_min):
-        return torch.exp(_evaluate(x, t, data, path, source)[1])
+        v, lp = _evaluate(x, t, data, path, source)
+        far = lp < lp.max() + math.log(gridded.FLOOR) if lp.numel() else lp > 0
+        return MarginalField(
+            velocity=v.masked_fill(far[:, None], math.nan),
+            log_density=lp.masked_fill(far, -math.inf),
+        )
     a, c, da, dc = (float(f[0]) for f in (k.a, k.c, k.da, k.dc))
     w = path.sigma_min
     cov = gridded.lattice_for(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source).evaluate(x)
-    p = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    lp = torch.full((x.shape[0],), -math.inf, dtype=x.dtype, device=x.device)
+    v = torch.full((x.shape[0], 2), math.nan, dtype=x.dtype, device=x.device)
     n = data.shape[0] * source.shape[0]
-    p[cov.rows] = torch.exp(cov.log_mass - math.log(n) - math.log(2 * math.pi * w * w))
-    return p
+    lp[cov.rows] = cov.log_mass - math.log(n) - math.log(2 * math.pi * w * w)
+    v[cov.rows] = cov.velocity
+    return MarginalField(velocity=v, log_density=lp)
 
 
 def field(

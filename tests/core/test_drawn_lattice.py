@@ -231,3 +231,24 @@ def test_lattice_cache_follows_the_points_not_the_tensors(clouds):
     assert gridded.lattice_for(**kw, data=moved, source=S) is not first
     moved[0, 0] -= 0.5
     assert gridded.lattice_for(**kw, data=moved, source=S) is first
+
+
+@pytest.mark.parametrize("drawn", [True, False])
+def test_field_where_dense_is_exact_where_the_mass_is_and_nan_elsewhere(clouds, drawn):
+    """The rows kept match the full exact field; the rows masked hold less than FLOOR of
+    the largest density (drawn source: of the lattice's peak)."""
+    Z, S = clouds
+    sig = 0.05 if drawn else 0.0
+    path = paths.make("condot", sigma_min=sig)
+    src = S if drawn else None
+    x = torch.tensor(np.concatenate([GRID, FAR]))
+    part = marginal.field_where_dense(x=x, t=0.6, data=Z, path=path, source=src)
+    full = marginal.field(x=x, t=0.6, data=Z, path=path, source=src)
+    kept = torch.isfinite(part.log_density)
+    assert bool(kept.any()) and bool((~kept).any())
+    assert bool(torch.isnan(part.velocity[~kept]).all())
+    assert bool(torch.isfinite(part.velocity[kept]).all())
+    np.testing.assert_allclose(part.log_density[kept], full.log_density[kept], atol=1e-5)
+    np.testing.assert_allclose(part.velocity[kept], full.velocity[kept], atol=1e-5)
+    peak = float(full.log_density.max())
+    assert bool((full.log_density[~kept] <= peak + math.log(2 * gridded.FLOOR)).all())

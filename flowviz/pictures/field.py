@@ -101,6 +101,14 @@ def restyled(picture: FieldPicture, display: Display) -> FieldPicture | None:
     return dataclasses.replace(picture, display=display, _memo=picture._memo)
 
 
+def share_particles(picture: FieldPicture, other: FieldPicture) -> FieldPicture:
+    """picture moving other's particles (the same trajectory functions and starts): a view
+    given it keeps the particles it has (FieldView), only the frames are recomputed."""
+    return dataclasses.replace(
+        picture, trajectories=other.trajectories, preview=other.preview, starts=other.starts
+    )
+
+
 def resample(traj: np.ndarray, steps: int) -> np.ndarray:
     """traj (n_steps + 1, k, 2) on t_j = j / n_steps, ascending, linearly interpolated onto
     t_k = k / steps: (steps + 1, k, 2) float32."""

@@ -14,6 +14,7 @@ from flowviz.pictures.field import (
     check_data,
     path_of,
     resample,
+    share_particles,
     spec_of,
     starts_of,
 )
@@ -32,12 +33,14 @@ def learned(
     *,
     previous: FieldPicture | None = None,
     extent: tuple[float, float] = (frames.LIM, frames.LIM),
+    particles_of: FieldPicture | None = None,
 ) -> FieldPicture:
     """The picture of a learned field: an InferenceField (core.inference; made from a
     snapshot's or checkpoint's weights) or any callable x (m, 2) float32, t -> (m, 2).
     previous: the picture of older weights on the same Session, whose exact field on the
     error map's grid is reused (it does not depend on the weights). extent: the half-widths
-    the grids cover (frames.view_extent of the view)."""
+    the grids cover (frames.view_extent of the view). particles_of: a picture of the same
+    Session and field whose particles this one shares (a resized view keeps them)."""
     check_data(session)
     d, opts = session.display, session.learned
     path = path_of(session)
@@ -83,6 +86,8 @@ def learned(
         field=field,
         heat_label=frames.HEAT_LABELS["error" if opts.error_map else "speed"],
     )
+    if particles_of is not None:
+        picture = share_particles(picture, particles_of)
     picture._memo["exact"] = exact
     return picture
 

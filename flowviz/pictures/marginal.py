@@ -9,6 +9,7 @@ from flowviz.pictures.field import (
     check_data,
     path_of,
     resample,
+    share_particles,
     spec_of,
     starts_of,
 )
@@ -24,10 +25,15 @@ PREVIEW_STEPS = 20
 
 
 def marginal(
-    session: Session, *, extent: tuple[float, float] = (frames.LIM, frames.LIM)
+    session: Session,
+    *,
+    extent: tuple[float, float] = (frames.LIM, frames.LIM),
+    particles_of: FieldPicture | None = None,
 ) -> FieldPicture:
     """The exact marginal field of session's data (and drawn source) on its path, its
-    grids covering the half-widths extent (frames.view_extent of the view)."""
+    grids covering the half-widths extent (frames.view_extent of the view). particles_of:
+    a picture of the same Session whose particles this one shares (a resized view keeps
+    them: they do not depend on the extent)."""
     from flowviz.core.exact import ExactMarginal, trajectories
 
     check_data(session)
@@ -55,7 +61,7 @@ def marginal(
         )
         return resample(coarse, d.steps)
 
-    return FieldPicture(
+    picture = FieldPicture(
         frame=frame,
         trajectories=move,
         starts=starts,
@@ -67,3 +73,4 @@ def marginal(
         heat_label=frames.HEAT_LABELS["marginal" if d.heat == "density" else "speed"],
         preview=preview if d.steps > PREVIEW_STEPS else None,
     )
+    return picture if particles_of is None else share_particles(picture, particles_of)

@@ -45,7 +45,8 @@ def _render(canvas, frame, session) -> np.ndarray:
 
 def test_an_exported_frame_is_the_picture_the_window_shows(shown):
     view, canvas, session = shown
-    picture = pictures.marginal(session)
+    assert canvas.extent() == view.extent  # the export's plot is made for the same shape
+    picture = pictures.marginal(session, extent=canvas.extent())
     mean, share = _differ(_grab(view), _render(canvas, picture.at(T), session))
     assert mean <= MEAN_TOLERANCE and share <= SHARE_TOLERANCE
 
@@ -54,7 +55,7 @@ def test_the_comparison_sees_a_wrong_t_and_a_missing_layer(shown):
     from dataclasses import replace
 
     view, canvas, session = shown
-    picture = pictures.marginal(session)
+    picture = pictures.marginal(session, extent=canvas.extent())
     window_image = _grab(view)
     wrong_t = _differ(window_image, _render(canvas, picture.at(T + 0.1), session))
     no_particles = replace(picture.at(T), particles=np.zeros((0, 2), np.float32), trails=None)

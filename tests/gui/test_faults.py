@@ -158,5 +158,5 @@ def test_a_burst_of_path_changes_while_animating_stays_responsive(qtbot, window)
         ),
         timeout=WAIT,
     )
-    expected = pictures.marginal(window.state.session).at(t).field
+    expected = pictures.marginal(window.state.session, extent=view.extent).at(t).field
     np.testing.assert_allclose(view.current_frame().vectors, expected.vectors, rtol=1e-5, atol=1e-6)

@@ -27,7 +27,7 @@ def _same_frame(a, b):
 def test_marginal_picture_is_what_the_marginal_view_shows(qtbot, window):
     window.state.set_t(T)
     shown = _shown_at(qtbot, window.marginal, T)
-    picture = pictures.marginal(window.state.session)
+    picture = pictures.marginal(window.state.session, extent=window.marginal.extent)
     expected = picture.at(T)
     _same_frame(shown, expected.field)
     np.testing.assert_allclose(
@@ -40,7 +40,7 @@ def test_marginal_picture_is_what_the_marginal_view_shows(qtbot, window):
 def test_conditional_picture_is_what_the_conditional_view_shows(qtbot, window):
     window.state.set_t(T)
     shown = _shown_at(qtbot, window.conditional, T)
-    expected = pictures.conditional(window.state.session).at(T)
+    expected = pictures.conditional(window.state.session, extent=window.conditional.extent).at(T)
     _same_frame(shown, expected.field)
     np.testing.assert_allclose(
         window.conditional.scene.particles.positions(), expected.particles, atol=1e-6
@@ -54,7 +54,9 @@ def test_learned_picture_is_what_the_learned_view_shows(qtbot, window):
     view.set_field(InferenceField(weights, config))
     window.state.set_t(T)
     shown = _shown_at(qtbot, view, T)
-    expected = pictures.learned(window.state.session, InferenceField(weights, config)).at(T)
+    expected = pictures.learned(
+        window.state.session, InferenceField(weights, config), extent=view.extent
+    ).at(T)
     _same_frame(shown, expected.field)
     assert shown.heat is not None  # the error map
     np.testing.assert_allclose(view.scene.particles.positions(), expected.particles, atol=1e-5)

@@ -68,7 +68,7 @@ def test_moving_the_slider_draws_the_core_field_at_that_t(qtbot, window):
     seg = view.scene.arrows.segments().reshape(-1, 6, 2)
     np.testing.assert_allclose(seg[:, 0], f.tails, atol=1e-6)
     shaft = seg[:, 1] - seg[:, 0]
-    cell = 2 * frames.LIM / state.display.arrow_res
+    cell = f.arrows.cell
     free = np.linalg.norm(shaft, axis=1) < 2 * cell - 1e-4
     assert free.mean() > 0.8
     np.testing.assert_allclose(
@@ -268,3 +268,69 @@ def test_frame_worker_yields_the_cpu_to_the_ui_and_training(window):
     assert tid is not None and tid != threading.get_native_id()
     ui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert os.getpriority(os.PRIO_PROCESS, tid) == min(19, ui + worker.NICE)
+
+
+def _covers(view, axis: int) -> bool:
+    """The view's arrows reach its visible range along axis to within one arrow spacing
+    on both sides, and its heat layer to within one heat cell."""
+    f = view.current_frame()
+    if f is None or view.busy():
+        return False
+    lo, hi = view.viewbox.viewRange()[axis]
+    tails, cell = f.tails[:, axis], f.arrows.cell
+    heat = f.heat_grid.half[axis]
+    return (
+        lo <= tails.min() + 1e-4 <= lo + cell
+        and hi - cell <= tails.max() - 1e-4 <= hi
+        and (f.heat is None or abs(heat - (hi - lo) / 2) <= f.heat_grid.cell)
+    )
+
+
+@pytest.mark.parametrize(
+    ("layout", "long", "short", "coarser"), [("auto", 0, 1, 1.0), ("row", 1, 0, 1.05)]
+)
+def test_the_field_fills_a_wide_or_tall_view(qtbot, window, layout, long, short, coarser):
+    """Three views at 1920x1080: two above one below gives wide cells (1.7:1), a row tall
+    ones (1:1.9); either way the arrows and the heat cover the whole data region, not a
+    central square, at the square view's arrow spacing (a little coarser where the node cap
+    applies)."""
+    window.state.update(display={"layout": layout})
+    window.resize(1920, 1080)
+    res = window.state.display.arrow_res
+    for view in (window.marginal, window.conditional):
+        qtbot.waitUntil(lambda v=view: _covers(v, 0) and _covers(v, 1), timeout=30_000)
+        shape = (view.viewbox.width(), view.viewbox.height())
+        assert shape[long] > 1.5 * shape[short]
+        f = view.current_frame()
+        lat = f.arrows
+        assert (lat.nx, lat.ny)[long] > 1.5 * (lat.nx, lat.ny)[short]
+        assert lat.nx * lat.ny <= frames.MAX_NODES * res * res
+        today = 2 * frames.LIM / res
+        assert today - 1e-9 <= lat.cell <= coarser * today
+        # the arrows drawn are this grid's
+        seg = view.scene.arrows.segments().reshape(-1, 6, 2)
+        np.testing.assert_allclose(np.sort(seg[:, 0, long]), np.sort(f.tails[:, long]), atol=1e-6)
+
+
+def test_a_resized_view_recomputes_its_field_but_keeps_its_particles(qtbot, window):
+    import dataclasses
+
+    view, state = window.marginal, window.state
+    state.set_t(0.5)
+    qtbot.waitUntil(lambda: not view.busy(), timeout=30_000)  # the window's shape settled
+    calls = []
+
+    def counted(x0, move=view.picture.trajectories):
+        calls.append(len(x0))
+        return move(x0)
+
+    view.set_picture(dataclasses.replace(view.picture, trajectories=counted, preview=None))
+    qtbot.waitUntil(lambda: not view.busy() and _covers(view, 0), timeout=30_000)
+    assert sum(calls) == state.display.particles
+    shown = view.scene.particles.positions().copy()
+    extent = view.extent
+    window.resize(1280, 1000)
+    qtbot.waitUntil(lambda: view.extent != extent and _covers(view, 0), timeout=30_000)
+    qtbot.waitUntil(lambda: _covers(view, 1), timeout=30_000)
+    assert view.picture.trajectories is counted and sum(calls) == state.display.particles
+    np.testing.assert_array_equal(view.scene.particles.positions(), shown)

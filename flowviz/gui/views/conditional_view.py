@@ -33,6 +33,7 @@ class ConditionalView(PlotView):
             state.path_changed,
             state.selected_changed,
             state.display_changed,
+            self.extent_changed,
         ):
             sig.connect(self._on_model_changed)
         state.time_changed.connect(lambda _t: self._draw())
@@ -45,7 +46,7 @@ class ConditionalView(PlotView):
     def _on_model_changed(self, *_) -> None:
         s = self.state
         ready = s.path is not None and s.selected >= 0
-        self.picture = pictures.conditional(s.session) if ready else None
+        self.picture = pictures.conditional(s.session, extent=self.extent) if ready else None
         self._draw()
 
     def _draw(self) -> None:

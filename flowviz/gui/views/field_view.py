@@ -14,10 +14,12 @@ coarse preview of all of them, if the picture has one, then full-resolution chun
 to take about CHUNK_S each, alternating with the frame at t while playing), then the
 frames ahead, a batch of them per job nearest t first (in the playing direction).
 
-A picture whose layout equals the previous one's (new weights of the same network) is a
-soft refresh: the old frames stand in until the new ones are computed, and the old
-particles move on until all the new ones are ready (double buffer), so several updates a
-second neither blank nor stall the animation.
+A picture that shares the previous one's particles (pictures.field.share_particles: the
+view was resized) only has its frames recomputed. A picture whose layout equals the
+previous one's (new weights of the same network) is a soft refresh: the old frames stand
+in until the new ones are computed, and the old particles move on until all the new ones
+are ready (double buffer), so several updates a second neither blank nor stall the
+animation.
 """
 
 from __future__ import annotations
@@ -138,9 +140,9 @@ class FieldView(PlotView):
         )
 
     def busy(self) -> bool:
-        """The frame shown or the particles are still being computed for this view (frames
-        ahead of t may still be coming)."""
-        return self._job in (FRAME, PREVIEW, PARTICLES) or self.refreshing()
+        """The frame shown or the particles are still being computed for this view, or a
+        resize is about to remake them (frames ahead of t may still be coming)."""
+        return self._job in (FRAME, PREVIEW, PARTICLES) or self.refreshing() or super().busy()
 
     def pending(self) -> int:
         """This view's jobs queued or running on the worker (at most one, plus a stale one
@@ -164,9 +166,18 @@ class FieldView(PlotView):
         # the particles on screen are all at full resolution (a soft refresh in progress
         # keeps the complete old ones on screen)
         complete = self._next is not None or self._fine == len(self._starts)
+        moving = (
+            pic is not None
+            and self._current is not None
+            and pic.trajectories is self._current.trajectories
+        )
         self._current = pic
         self._job = self._last = None
         self._stuck = False
+        if moving:  # a resized view: the particles carry on, the old frames stand in
+            self._layout = pic.layout
+            self._draw()
+            return
         self._next = None
         self._preview_due = False
         if pic is None:

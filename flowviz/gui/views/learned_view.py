@@ -41,6 +41,7 @@ class LearnedView(FieldView):
         ):
             sig.connect(self._remake)
         state.display_changed.connect(self._on_display_changed)
+        self.extent_changed.connect(self._on_extent_changed)
         self._update_title()
 
     def set_field(self, field) -> None:
@@ -48,13 +49,26 @@ class LearnedView(FieldView):
         self.field = field
         self._remake()
 
-    def _remake(self) -> None:
+    def _remake(self, *, resized: bool = False) -> None:
+        """A new picture; resized (only the view's shape changed): it keeps the particles."""
         s = self.state
         if self.field is None or s.path is None or not len(s.data):
             self.set_picture(None)
         else:
-            self.set_picture(pictures.learned(s.session, self.field, previous=self.picture))
+            self.set_picture(
+                pictures.learned(
+                    s.session,
+                    self.field,
+                    previous=self.picture,
+                    extent=self.extent,
+                    particles_of=self.picture if resized else None,
+                )
+            )
         self._update_title()
+
+    def _on_extent_changed(self) -> None:
+        if self.picture is not None:  # else there is nothing to reshape
+            self._remake(resized=True)
 
     def _on_display_changed(self) -> None:
         if not self.restyle(self.state.display):

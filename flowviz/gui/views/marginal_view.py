@@ -10,7 +10,6 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from flowviz import pictures
-from flowviz.core.frames import LIM
 from flowviz.gui.views.field_view import FieldView
 
 TOP_WEIGHTS = 40
@@ -38,6 +37,7 @@ class MarginalView(FieldView):
         for sig in (state.data_changed, state.source_changed, state.path_changed):
             sig.connect(self._on_model_changed)
         state.display_changed.connect(self._on_display_changed)
+        self.extent_changed.connect(self._on_extent_changed)
         self._on_model_changed()
 
     def _on_model_changed(self) -> None:
@@ -48,10 +48,17 @@ class MarginalView(FieldView):
         else:
             from flowviz.core.exact import ExactMarginal
 
-            self.set_picture(pictures.marginal(s.session))
+            self.set_picture(pictures.marginal(s.session, extent=self.extent))
             # The worker owns the picture's field (its memo is unlocked); the probe its own.
             self._probe_field = ExactMarginal(data=s.data, path=s.path, source=s.source)
         self._update_probe()
+
+    def _on_extent_changed(self) -> None:
+        """The view's shape changed: the same particles, the field on the new grids."""
+        if self.picture is not None:
+            self.set_picture(
+                pictures.marginal(self.state.session, extent=self.extent, particles_of=self.picture)
+            )
 
     def _on_display_changed(self) -> None:
         if not self.restyle(self.state.display):
@@ -75,7 +82,7 @@ class MarginalView(FieldView):
 
     def _update_probe(self) -> None:
         x, field = self._probe_x, self._probe_field
-        if x is None or field is None or np.abs(x).max() > 1.5 * LIM:
+        if x is None or field is None or (np.abs(x) > 1.5 * np.array(self.extent)).any():
             self.scene.show_probe(None, None)
             return
         t = self.state.t

@@ -1,25 +1,38 @@
 """PlotView: a titled pyqtgraph plot with a FieldScene and its FrameDrawer, the base of
-every view panel."""
+every view panel. It tracks its extent (the half-widths its data region shows, from the
+region's pixel shape) so its picture's field grids fill the view, not a central square."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from flowviz.core.frames import LIM, view_extent
 from flowviz.render.canvas import make_plot
 from flowviz.render.picture import FrameDrawer
 from flowviz.render.scene import FieldScene
 from flowviz.render.style import Style
 
+#: Milliseconds a resize must rest before the view's picture is remade for its new shape
+#: (dragging a window edge remakes it once, not on every pixel).
+EXTENT_DELAY_MS = 150
+
 
 class PlotView(QWidget):
-    """Title + square plot (render.canvas.make_plot); scene holds the drawn items."""
+    """Title + square plot (render.canvas.make_plot); scene holds the drawn items.
+
+    extent: the half-widths (x, y) the view's picture covers (frames.view_extent of the
+    data region); extent_changed is emitted when a resize has rested and changed it, and a
+    subclass then remakes its picture."""
+
+    extent_changed = Signal()
 
     def __init__(self, state, title: str, style: Style, parent=None):
         super().__init__(parent)
         self.state = state
+        self.extent: tuple[float, float] = (LIM, LIM)
         self.title = QLabel(title)
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -34,6 +47,19 @@ class PlotView(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addWidget(self.plot_widget, 1)
+        self._extent_timer = QTimer(self, singleShot=True, interval=EXTENT_DELAY_MS)
+        self._extent_timer.timeout.connect(self._update_extent)
+        self.viewbox.sigResized.connect(lambda _box: self._extent_timer.start())
+
+    def busy(self) -> bool:
+        """A resize is about to remake the picture for the view's new shape."""
+        return self._extent_timer.isActive()
+
+    def _update_extent(self) -> None:
+        extent = view_extent(self.viewbox.width(), self.viewbox.height())
+        if extent != self.extent:
+            self.extent = extent
+            self.extent_changed.emit()
 
     @property
     def viewbox(self) -> pg.ViewBox:

@@ -35,12 +35,11 @@ MAX_NODES = 1.8
 def view_extent(width: float, height: float, lim: float = LIM) -> tuple[float, float]:
     """Half-widths (x, y) of what a width x height pixel view shows of the plane when the
     square [-lim, lim]^2 is fitted into it with square pixels (the default camera): the
-    longer side shows more. Rounded to lim / 64, so a pixel of jitter in a layout does not
-    remake a picture."""
+    longer side shows more."""
     if width <= 0 or height <= 0:
         return (lim, lim)
-    a, q = width / height, lim / 64
-    return (round(lim * max(a, 1.0) / q) * q, round(lim * max(1.0 / a, 1.0) / q) * q)
+    a = width / height
+    return (lim * max(a, 1.0), lim * max(1.0 / a, 1.0))
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,60 @@ def test_the_export_command_passes_layout_to_the_session(tmp_path, monkeypatch, 
     with pytest.raises(SystemExit):
         main([*argv, "--layout", "diagonal"])
     assert "--layout" in capsys.readouterr().err
+
+
+@pytest.fixture
+def small_session():
+    from flowviz.core import data
+    from flowviz.export import animation
+    from flowviz.session import Session
+
+    pts = data.preset("moons", 100, seed=0).numpy()
+    session = Session(data=pts).patch(display={"particles": 50, "steps": 10})
+    return animation.prepare(session, animation.Spec(views=("conditional", "marginal")))
+
+
+def test_exported_views_are_filled_by_pictures_made_for_their_plots(qapp, small_session):
+    """Each plot's picture is made for the plot's extent: the arrows reach its visible
+    range to within one spacing on every side (its axes make it a little taller than wide)."""
+    from flowviz.export import animation
+
+    views = ["conditional", "marginal"]
+    composer = Composer(views, width=640, height=360, style=Style(dark=False))
+    try:
+        pics = animation.pictures_of(small_session, views, extents=composer.extents())
+        for view, canvas in composer.canvases.items():
+            frame = pics[view].at(0.5)
+            canvas.draw(frame)
+            tails = canvas.scene.arrows.segments().reshape(-1, 6, 2)[:, 0]
+            cell = frame.field.arrows.cell
+            box = canvas.plot.getViewBox()
+            assert box.height() != box.width()
+            for axis, (lo, hi) in enumerate(box.viewRange()):
+                assert lo <= tails[:, axis].min() + 1e-4 <= lo + cell
+                assert hi - cell <= tails[:, axis].max() - 1e-4 <= hi
+    finally:
+        composer.close()
+
+
+def test_export_makes_its_pictures_for_the_composers_plots(
+    qapp, small_session, tmp_path, monkeypatch
+):
+    from flowviz.export import animation
+
+    spec = animation.Spec(views=("marginal",), width=320, height=192, frames=2)
+    seen = {}
+    real = animation.pictures_of
+
+    def spy(session, views, *, field=None, extents=None):
+        seen.update(extents or {})
+        return real(session, views, field=field, extents=extents)
+
+    monkeypatch.setattr(animation, "pictures_of", spy)
+    animation.export(small_session, spec, tmp_path / "frames")
+    composer = animation.composer_for(small_session, spec, width=320, height=192)
+    try:
+        hx, hy = seen["marginal"]
+        assert seen == composer.extents() and hy > hx  # the plot's axes make it taller
+    finally:
+        composer.close()

@@ -102,7 +102,10 @@ def _torch_velocity(fn):
 
 
 class ExactOnGrid:
-    """The exact marginal u_t on the heat grid (the Lattice `on`), memoised per t (it does
+    """The exact marginal u_t on the heat grid (the Lattice `on`) where p_t carries mass
+    (at least 1e-9 of its peak: marginal.field_where_dense), NaN beyond, so the error map
+    is drawn where training can see the field and left clear far out, where no sample
+    goes (and where a drawn source's exact sums cost the most). Memoised per t (it does
     not depend on the weights, so every refresh only evaluates the network). Worker thread
     only."""
 
@@ -123,15 +126,16 @@ class ExactOnGrid:
 
             from flowviz.core import marginal
 
-            u = marginal.velocity(
+            u = marginal.field_where_dense(
                 x=torch.from_numpy(self.grid),
                 t=float(t),
                 data=torch.from_numpy(np.array(self.data)),
                 path=self.path,
                 source=None if self.source is None else torch.from_numpy(np.array(self.source)),
-            ).numpy()
+            ).velocity.numpy()
             speed = np.linalg.norm(u, axis=1)
-            scale = speed + max(float(np.median(speed)), 1e-6)
+            typical = float(np.nanmedian(speed)) if np.isfinite(speed).any() else 0.0
+            scale = speed + max(typical, 1e-6)
             if len(self._memo) >= MAX_EXACT_MEMO:
                 self._memo.clear()
             hit = self._memo[t] = (u, scale.astype(np.float32))

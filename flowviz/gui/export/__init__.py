@@ -53,10 +53,12 @@ class AnimationJob(QObject):
         )
         self.target = target
         session = animation.prepare(self.session, spec, field=self.field)
-        pics = animation.pictures_of(session, spec.views, field=self.field)
         self._camera = session.camera
         self._composer = animation.composer_for(
             session, spec, width=target.width, height=target.height
+        )
+        pics = animation.pictures_of(
+            session, spec.views, field=self.field, extents=self._composer.extents()
         )
         self._frames = animation.FrameQueue(pics, spec.times())
         self._writer = open_writer(target)
@@ -241,8 +243,10 @@ class ExportController(QObject):
                 views=views or ("marginal",), width=width, height=height, frames=1
             )
             session = animation.prepare(session, spec, field=field)
-            pics = animation.pictures_of(session, spec.views, field=field)
             composer = animation.composer_for(session, spec, width=width, height=height)
+            pics = animation.pictures_of(
+                session, spec.views, field=field, extents=composer.extents()
+            )
             t = session.t
             try:
                 rgb = composer.render(

@@ -7,6 +7,26 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
+#: What a condition or a signal may take by default (pytest-qt's own default is 5 s): a
+#: machine busy with other work is slow, not wrong, and a wait ends as soon as it holds.
+GENEROUS_MS = 60_000
+
+
+@pytest.fixture(autouse=True)
+def generous_waits(request, monkeypatch):
+    """qtbot.waitUntil / waitSignal / waitSignals without a timeout wait up to a minute."""
+    if "qtbot" not in request.fixturenames:
+        return
+    from pytestqt.qtbot import QtBot
+
+    for name in ("waitUntil", "waitSignal", "waitSignals"):
+        original = getattr(QtBot, name)
+
+        def patient(self, *args, _original=original, timeout=GENEROUS_MS, **kwargs):
+            return _original(self, *args, timeout=timeout, **kwargs)
+
+        monkeypatch.setattr(QtBot, name, patient)
+
 
 @pytest.fixture(autouse=True)
 def no_leaked_threads():

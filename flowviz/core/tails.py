@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 from flowviz.core.neighbours import morton_order
 
 #: Table spacing as a fraction of w (the bounds are loose by about g).
-SPACING = 0.5
+SPACING = 1.0
 #: Most table nodes per axis (a wide spread with a tiny w gets a coarser, looser table).
 MAX_TABLE = 256
 #: The table reaches this many w past its points (farther, the box distance bounds it).

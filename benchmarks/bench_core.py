@@ -19,17 +19,17 @@
    7-15 / 7-23 / 27-39 ms, reference / ours 5-8 / 8-13 / 2.6-4.2; with 2 threads under that
    load both scatter from tens of ms to over a second (barrier waits).
 3. 10,000 particles x 100 midpoint steps of the exact marginal flow (N = 2000): seconds.
-4. A drawn source (sigma_min = 0.05, moons data, eight-gaussians source): one 64 x 64 field
-   frame (velocity + density) for 1000 x 200 and 1000 x 1000 pairs at several t, and 3000
-   particles x 100 Euler steps (exact.trajectories) for 1000 x 200. Goals: <= 50 ms, <= 3 s.
+4. A drawn source (sigma_min = 0.05, moons data, eight-gaussians source), one torch thread
+   as in the app, cold (no cached lattice): the view frame (what the Marginal view
+   computes per frame: arrows on 21 x 21, density on 72 x 72) and the full 64 x 64 field
+   (velocity and log-density at every node, far tails included) for 1000 x 200 and
+   1000 x 1000 pairs at several t, and 3000 particles x 100 Euler steps
+   (exact.trajectories) for 1000 x 200. Goals: frame <= 50 ms, particles <= 3 s.
    Before core.neighbours (every component at every query): 1000 x 200 frame ~16-50 s,
-   3000 x 100 steps ~2 h (73 s per step), 1000 x 1000 out of memory or minutes.
-   With core.neighbours as first written (commit 3516fbd) and after the sharper leaf
-   pruning, structure-of-arrays leaf blocks and leaves of 8 (one thread, load ~6, same run):
-   1000 x 200 frame 6.7 -> 2.3 s at t = 0.5, 4.3 -> 1.0 s at t = 0.9 (goal not met);
-   3000 particles, one field call 2.3 -> 0.96 s (t = 0.3), 1.3 -> 0.66 s (t = 0.7);
-   1000 x 1000 frame 5 s (t = 0.5), 12 s (t = 0.9). With 2 threads on a loaded machine the
-   many small ops wait at OpenMP barriers: a 1000 x 1000 frame took ~60-100 s.
+   3000 x 100 steps ~2 h. With core.neighbours only (commit 7df52f6, idle, same machine):
+   view frame 3.4-4.6 s, full 64 x 64 1.5-2.1 s, particles ~176 s. With core.gridded +
+   core.tails (idle, two runs): view frame 16 ms (t = 0), 59-111 ms (t = 0.5 to 1),
+   full 64 x 64 0.18-0.65 s, particles 2.1-3.2 s; 1000 x 1000 view frame 32-173 ms.
 """
 
 from __future__ import annotations

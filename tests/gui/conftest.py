@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
 from flowviz.session import Session
 
@@ -23,6 +24,14 @@ def settings(tmp_path):
     session = Session(origin="moons", count=300).patch(display={"particles": 200})
     s.setValue("session", json.dumps(session.to_dict(points=False)))
     return s
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Message boxes are recorded (their text, in order) instead of blocking."""
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    return shown
 
 
 @pytest.fixture

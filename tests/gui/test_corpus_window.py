@@ -10,19 +10,10 @@ cases run in a loop and every failing case is listed at the end.
 
 from __future__ import annotations
 
-import pytest
 from corpus import FILES, cases
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
 WAIT = 90_000  # ms: generous; each wait ends as soon as the load has
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """Message boxes are recorded instead of blocking."""
-    shown: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
-    return shown
 
 
 def _listing() -> dict[str, bytes]:

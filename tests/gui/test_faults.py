@@ -11,22 +11,12 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pytest
 import torch
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMessageBox
 
 from flowviz import pictures
 
 WAIT = 90_000  # ms; every wait ends as soon as its condition holds
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """Message boxes are recorded instead of blocking."""
-    shown: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
-    return shown
 
 
 def _small(c) -> None:

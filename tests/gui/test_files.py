@@ -5,16 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QFileDialog, QMessageBox
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """Message boxes are recorded instead of blocking."""
-    shown = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
-    return shown
-
+from PySide6.QtWidgets import QFileDialog
 
 WAIT = 90_000  # ms: generous, waits end as soon as the load does
 

@@ -6,19 +6,12 @@ import json
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
 from flowviz import lessons
 from flowviz.core.frames import typical_point
 
 WAIT = 90_000
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    shown = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
-    return shown
 
 
 def _check_session(session, want: dict, actions: list[str], where: str):

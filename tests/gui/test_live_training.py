@@ -8,19 +8,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
 from flowviz.core import checkpoint
 from flowviz.session import LearnedOptions
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """Message boxes are recorded instead of blocking."""
-    shown = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
-    return shown
-
 
 #: ms to wait for a condition: generous, a busy machine (load 4-6) starts a run in ~15 s;
 #: waits end as soon as the condition holds.

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
 from flowviz import sessions
 from flowviz.core.model import ModelConfig, build
@@ -20,14 +20,6 @@ from flowviz.session import Session
 
 #: ms to wait for a condition (a busy 2-core machine); waits end as soon as it holds.
 WAIT = 90_000
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """Message boxes are recorded instead of blocking."""
-    shown = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
-    return shown
 
 
 def _dialogs_return(monkeypatch, path):

@@ -30,15 +30,14 @@ class ExactMarginal:
         self.path = path
         self._memo: tuple | None = None
 
+    def _args(self, x: np.ndarray, t: float) -> dict:
+        """The keyword arguments of a core.marginal call at x (m, 2), t."""
+        x = torch.from_numpy(np.ascontiguousarray(x, np.float32))
+        return {"x": x, "t": float(t), "data": self.data, "path": self.path, "source": self.source}
+
     def _field(self, x: np.ndarray, t: float):
         if self._memo is None or self._memo[0] is not x or self._memo[1] != float(t):
-            f = marginal.field(
-                x=torch.from_numpy(np.ascontiguousarray(x, np.float32)),
-                t=float(t),
-                data=self.data,
-                path=self.path,
-                source=self.source,
-            )
+            f = marginal.field(**self._args(x, t))
             self._memo = (x, float(t), f.velocity.numpy(), f.log_density.numpy())
         return self._memo[2], self._memo[3]
 
@@ -51,25 +50,11 @@ class ExactMarginal:
         the peak, so a drawn source skips the far rows' shell sums)."""
         if self._memo is not None and self._memo[0] is x and self._memo[1] == float(t):
             return np.exp(self._memo[3])
-        p = marginal.density(
-            x=torch.from_numpy(np.ascontiguousarray(x, np.float32)),
-            t=float(t),
-            data=self.data,
-            path=self.path,
-            source=self.source,
-        )
-        return p.numpy()
+        return marginal.density(**self._args(x, t)).numpy()
 
     def posterior(self, x: np.ndarray, t: float) -> np.ndarray:
         """p(z_i | x, t): x (m, 2) -> (m, N). For a probe (m small)."""
-        w = marginal.posterior(
-            x=torch.from_numpy(np.ascontiguousarray(x, np.float32)),
-            t=float(t),
-            data=self.data,
-            path=self.path,
-            source=self.source,
-        )
-        return w.numpy()
+        return marginal.posterior(**self._args(x, t)).numpy()
 
 
 def conditional(*, z: np.ndarray, path: GaussianPath, source: np.ndarray | None) -> ExactMarginal:

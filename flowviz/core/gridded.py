@@ -98,13 +98,6 @@ def _spacing(w: float) -> float:
     return math.sqrt(3 / 16) * w / RHO
 
 
-def lattice_size(data: torch.Tensor, source: torch.Tensor, a: float, c: float, w: float):
-    """Nodes per axis of the convolved lattice at (a, c): (nx, ny)."""
-    reach = 2 * SPREAD_R * U * w
-    span = abs(a) * (data.amax(0) - data.amin(0)) + abs(c) * (source.amax(0) - source.amin(0))
-    return tuple(math.ceil((float(v) + reach) / _spacing(w)) + 2 for v in span)
-
-
 class Lattice:
     """The mixture's mass and field moments convolved onto a lattice at one (a, c): per
     node sum_ij phi(y - mean_ij) [1, da z_i + dc s_j] without the last phi_e (computed in
@@ -205,7 +198,9 @@ class Lattice:
 
 def fits(data: torch.Tensor, source: torch.Tensor, a: float, c: float, w: float) -> bool:
     """Whether the lattice at (a, c) stays within MAX_NODES per axis."""
-    return max(lattice_size(data, source, a, c, w)) <= MAX_NODES
+    reach = 2 * SPREAD_R * U * w
+    span = abs(a) * (data.amax(0) - data.amin(0)) + abs(c) * (source.amax(0) - source.amin(0))
+    return all(math.ceil((float(v) + reach) / _spacing(w)) + 2 <= MAX_NODES for v in span)
 
 
 _cache = threading.local()

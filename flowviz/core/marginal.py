@@ -228,40 +228,47 @@ def _evaluate_drawn(x, t, data, path, source):
     (core.gridded) where it holds, the exact shell sums (core.tails) elsewhere; with a t
     per row, only the components near each row (core.neighbours)."""
     k = _coeffs(path, _rows(t, x), True)
-    n = data.shape[0] * source.shape[0]
-    if _one_t(x, k) and n >= LATTICE_PAIRS and x.shape[0] >= LATTICE_ROWS:
+    if _one_t_and_many(x, k, data, source):
         log_mass, vel = _lattice_and_tails(x, k, path.sigma_min, data, source)
     else:
         res = _drawn(x, t, data, path, source)[1]
         log_mass = res.log_mass
         vel = k.da[:, None] * res.mean_z + k.dc[:, None] * res.mean_s  # dw = 0
-    log_p = log_mass - math.log(n) - torch.log(2 * math.pi * k.w * k.w)
-    return vel, log_p
+    return vel, _pairs_log_p(log_mass, data, source, path.sigma_min)
 
 
-def _one_t(x, k: _Coeffs) -> bool:
-    return x.shape[0] > 0 and bool((k.a == k.a[0]).all() and (k.c == k.c[0]).all())
+def _pairs_log_p(log_mass, data, source, w: float):
+    """log p_t from log sum_ij exp(-|x - mean_ij|^2 / (2 w^2)): N M components of width w."""
+    return log_mass - math.log(data.shape[0] * source.shape[0]) - math.log(2 * math.pi * w * w)
 
 
-def _on_lattice(x, k: _Coeffs, data, source, w) -> bool:
-    """Whether a drawn-source density at these rows goes through a lattice."""
-    big = data.shape[0] * source.shape[0] >= LATTICE_PAIRS and x.shape[0] >= LATTICE_ROWS
-    return big and _one_t(x, k) and gridded.fits(data, source, float(k.a[0]), float(k.c[0]), w)
+def _one_t_and_many(x, k: _Coeffs, data, source) -> bool:
+    """Rows at one t, with enough pairs and rows for a lattice to pay."""
+    many = data.shape[0] * source.shape[0] >= LATTICE_PAIRS and x.shape[0] >= LATTICE_ROWS
+    return many and bool((k.a == k.a[0]).all() and (k.c == k.c[0]).all())
+
+
+def _lattice(k: _Coeffs, w, data, source) -> gridded.Lattice | None:
+    """The (cached) lattice at the rows' one t, or None where it would be too wide."""
+    a, c, da, dc = (float(f[0]) for f in (k.a, k.c, k.da, k.dc))
+    if not gridded.fits(data, source, a, c, w):
+        return None
+    return gridded.lattice_for(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source)
 
 
 def _lattice_and_tails(x, k: _Coeffs, w, data, source):
     """log sum_ij exp(-|x - mean_ij|^2 / (2 w^2)) (m,) and the field (m, 2) at one t."""
-    a, c, da, dc = (float(f[0]) for f in (k.a, k.c, k.da, k.dc))
     log_mass = torch.empty(x.shape[0], dtype=x.dtype, device=x.device)
     vel = torch.empty(x.shape[0], 2, dtype=x.dtype, device=x.device)
     rest = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
-    if gridded.fits(data, source, a, c, w):
-        lattice = gridded.lattice_for(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source)
+    lattice = _lattice(k, w, data, source)
+    if lattice is not None:
         cov = lattice.evaluate(x)
         log_mass[cov.rows], vel[cov.rows] = cov.log_mass, cov.velocity
         rest = ~cov.rows
     if bool(rest.any()):
         log_cut = math.log(data.shape[0] * source.shape[0] / neighbours.PRUNE_TOL)
+        a, c, da, dc = (float(f[0]) for f in (k.a, k.c, k.da, k.dc))
         lm, v = tails.evaluate(
             x=x[rest], a=a, c=c, da=da, dc=dc, w=w, data=data, source=source, log_cut=log_cut
         )
@@ -336,20 +343,20 @@ def field_where_dense(
     largest over the rows (a Gaussian source, or rows that take the exact route)."""
     _check(x, data, source)
     k = _coeffs(path, _rows(t, x), source is not None)
-    if source is None or not _on_lattice(x, k, data, source, path.sigma_min):
+    lattice = None
+    if source is not None and _one_t_and_many(x, k, data, source):
+        lattice = _lattice(k, path.sigma_min, data, source)
+    if lattice is None:
         v, lp = _evaluate(x, t, data, path, source)
         far = lp < lp.max() + math.log(gridded.FLOOR) if lp.numel() else lp > 0
         return MarginalField(
             velocity=v.masked_fill(far[:, None], math.nan),
             log_density=lp.masked_fill(far, -math.inf),
         )
-    a, c, da, dc = (float(f[0]) for f in (k.a, k.c, k.da, k.dc))
-    w = path.sigma_min
-    cov = gridded.lattice_for(a=a, c=c, da=da, dc=dc, w=w, data=data, source=source).evaluate(x)
+    cov = lattice.evaluate(x)
     lp = torch.full((x.shape[0],), -math.inf, dtype=x.dtype, device=x.device)
     v = torch.full((x.shape[0], 2), math.nan, dtype=x.dtype, device=x.device)
-    n = data.shape[0] * source.shape[0]
-    lp[cov.rows] = cov.log_mass - math.log(n) - math.log(2 * math.pi * w * w)
+    lp[cov.rows] = _pairs_log_p(cov.log_mass, data, source, path.sigma_min)
     v[cov.rows] = cov.velocity
     return MarginalField(velocity=v, log_density=lp)
 

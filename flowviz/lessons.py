@@ -3,13 +3,20 @@
 A lesson file is JSON (at most 1 MB):
 
     {"format": "flowviz.lesson", "version": 1, "title": "...",
+     "display": {... the display every step starts from, e.g. "reverse": false},
      "steps": [{"title": "...", "text": "two or three sentences (Qt rich text allowed)",
                 "session": {... a partial Session.to_dict(): t, selected, path, display,
                             learned, training, camera, views ...},
                 "actions": ["preset moons 500", "select typical", "train 1500", "play"]}]}
 
 A step's "session" is applied like Session.from_dict(d, base=current): the fields it names
-change, the others stay. A step opened directly (not walked to) still shows what it is
+change, the others stay -- except "display", which belongs to one step: each step starts
+from the display the lesson began with, patched by the lesson's own "display"
+(Lesson.base_display), so what a step turns on for its text to be seen (fewer particles
+so a heatmap shows, arrows off so circles stand out) is gone at the next step; and a
+step that does not probe clears the probe. Leaving
+the lesson gives back every setting its steps changed (given_back: SETTINGS, not the
+data) as one undoable edit. A step opened directly (not walked to) still shows what it is
 about: with the Conditional view it selects a typical z when none is selected, and a
 probe adds the Marginal view if the views lack it. Actions that decide the Session
 (preset, select typical, train N: its training.steps) are folded into the same change, so
@@ -20,6 +27,7 @@ one step is one undoable edit; the others run after it in their order. Actions:
     train N               set training steps to N and train (continues from the weights)
     stop                  stop training          reset weights   back to the untrained net
     play / pause          the animation          probe X,Y       the Marginal view's probe
+                                                 (for this step only)
 
 Loading checks everything (unknown keys and values, actions, counts) and raises one
 ValueError naming the file and the step, so a teacher's typo never half-applies. No Qt and
@@ -33,7 +41,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +65,8 @@ FIELDS = ("origin", "count", "t", "selected", "path", "display", "learned", "tra
 #: The parts of a Session a step may give as a mapping of some of their fields.
 PARTS = {"path": PathSpec, "display": Display, "learned": LearnedOptions,
          "training": TrainSettings, "camera": Camera}  # fmt: skip
+#: What leaving a lesson gives back (given_back): the settings, not the data or the time.
+SETTINGS = ("path", "display", "learned", "training", "camera", "views")
 PRESETS = ("moons", "eight-gaussians", "checkerboard", "spirals", "circles", "swiss-roll")
 
 
@@ -79,10 +89,14 @@ class Step:
     session: dict[str, Any]
     actions: tuple[Action, ...] = ()
 
-    def apply_to(self, session: Session) -> Session:
+    def apply_to(self, session: Session, *, display: Display | None = None) -> Session:
         """The Session this step sets up from session: its patch plus the actions that
-        change the Session (preset data, a typical z, training steps). ValueError on a
-        value the Session refuses (loading already checked against the defaults)."""
+        change the Session (preset data, a typical z, training steps). display: what this
+        step's display patch goes onto (Lesson.base_display: a step's display is its own);
+        None: session's. ValueError on a value the Session refuses (loading already
+        checked against the defaults)."""
+        if display is not None:
+            session = session.patch(display=display)
         for a in self.actions:
             if a.kind == "preset":
                 from flowviz.core import data
@@ -98,7 +112,12 @@ class Step:
                 session = session.patch(selected=_typical(session.data))
             elif a.kind == "train":
                 session = session.patch(training={"steps": a.args[0]})
-        return _ready_to_show(session, probe=any(a.kind == "probe" for a in self.actions))
+        return _ready_to_show(session, probe=self.probes)
+
+    @property
+    def probes(self) -> bool:
+        """Whether this step probes the Marginal view (else the probe is cleared)."""
+        return any(a.kind == "probe" for a in self.actions)
 
     def runtime_actions(self) -> tuple[Action, ...]:
         """The actions a window performs after applying the Session (in order)."""
@@ -110,6 +129,27 @@ class Lesson:
     title: str
     steps: tuple[Step, ...]
     source: str = ""  # the file it came from
+    display: dict[str, Any] = field(default_factory=dict)  # what every step starts from
+
+    def base_display(self, start: Session) -> Display:
+        """The display each step's own display patch goes onto: the one the lesson began
+        with (start's), patched by the lesson's "display"."""
+        return start.display if not self.display else start.patch(display=self.display).display
+
+
+def given_back(lesson: Lesson, *, before: Session, now: Session) -> dict[str, Any]:
+    """The Session patch that leaving lesson gives back: each of SETTINGS that one of its
+    steps names (a preset's data and the time stay), at its value before the lesson."""
+    named = {key for step in lesson.steps for key in step.session}
+    if lesson.display:
+        named.add("display")
+    if any(a.kind == "train" for step in lesson.steps for a in step.actions):
+        named.add("training")  # its step count
+    return {
+        key: getattr(before, key)
+        for key in SETTINGS
+        if key in named and getattr(before, key) != getattr(now, key)
+    }
 
 
 def load(path: str | os.PathLike) -> Lesson:
@@ -144,8 +184,16 @@ def parse(d: Any, *, source: str = "") -> Lesson:
         raise ValueError(f"the lesson version {version!r} is malformed")
     if version > VERSION:
         raise ValueError(f"written for a newer flowviz (lesson format {version}; reads {VERSION})")
-    _known(d, {"format", "version", "title", "steps", "description"}, "the lesson")
+    _known(d, {"format", "version", "title", "steps", "description", "display"}, "the lesson")
     title = _text(d.get("title"), "the lesson title")
+    display = d.get("display", {})
+    if not isinstance(display, dict):
+        raise ValueError("the lesson's display must be a mapping of display settings")
+    _known(display, {f.name for f in fields(Display)}, "the lesson's display")
+    try:
+        Display(**display)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the lesson's display: {exc}") from None
     steps = d.get("steps")
     if not isinstance(steps, list) or not steps:
         raise ValueError("a lesson needs a list of steps")
@@ -157,7 +205,7 @@ def parse(d: Any, *, source: str = "") -> Lesson:
             out.append(_step(step))
         except ValueError as exc:
             raise ValueError(f"step {k}: {exc}") from None
-    return Lesson(title=title, steps=tuple(out), source=source)
+    return Lesson(title=title, steps=tuple(out), source=source, display=dict(display))
 
 
 def _step(d: Any) -> Step:

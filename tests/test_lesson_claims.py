@@ -32,8 +32,9 @@ def _step(k: int, word: str) -> int:
 def _walk() -> list[Session]:
     """The Session after each step, walking the lesson from the start as a class does."""
     s, out = Session(), []
+    display = LESSON.base_display(s)
     for step in LESSON.steps:
-        s = step.apply_to(s)
+        s = step.apply_to(s, display=display)
         out.append(s)
     return out
 

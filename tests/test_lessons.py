@@ -98,6 +98,9 @@ def _lesson(**step):
         (json.dumps(_lesson(session={"views": ["left"]})), "views"),
         (json.dumps(_lesson(session={"data": []})), "no field 'data'"),
         (json.dumps(_lesson(extra=1)), "no field 'extra'"),
+        (json.dumps({**_lesson(), "display": {"arrow": 1}}), "lesson's display has no field"),
+        (json.dumps({**_lesson(), "display": {"trails": 99}}), "lesson's display: display trails"),
+        (json.dumps({**_lesson(), "display": []}), "display must be a mapping"),
     ],
 )
 def test_bad_lessons_are_refused_naming_file_and_step(tmp_path, content, words):
@@ -139,3 +142,28 @@ def test_opened_directly_a_step_keeps_a_selected_z_and_adds_the_probes_view():
     assert step.apply_to(base).views == ("conditional", "marginal", "learned")
     assert step.apply_to(base.patch(selected=-1)).selected == typical_point(base.data)
     assert step.apply_to(Session(data=np.zeros((0, 2)))).selected == -1  # no data: no z
+
+
+def test_a_steps_display_is_its_own_and_leaving_gives_back_what_the_lesson_set():
+    """Each step's display goes onto the lesson's base (the display it began with and the
+    lesson's own "display"), so one step's particles or layers do not reach the next;
+    given_back names the settings the lesson changed, never the data."""
+    lesson = lessons.parse(
+        {"format": "flowviz.lesson", "version": 1, "title": "L", "display": {"reverse": False},
+         "steps": [
+             {"title": "a", "text": "b",
+              "session": {"display": {"particles": 40, "arrows": "off"}}},
+             {"title": "c", "text": "d", "session": {"t": 0.5, "training": {"width": 16}},
+              "actions": ["preset moons 30"]},
+         ]}
+    )  # fmt: skip
+    before = Session(data=np.ones((3, 2))).patch(display={"particles": 900, "reverse": True})
+    base = lesson.base_display(before)
+    assert base.particles == 900 and base.reverse is False
+    one = lesson.steps[0].apply_to(before, display=base)
+    assert one.display.particles == 40 and one.display.arrows == "off" and not one.display.reverse
+    two = lesson.steps[1].apply_to(one, display=base)
+    assert two.display == base and two.t == 0.5 and two.training.width == 16
+    back = lessons.given_back(lesson, before=before, now=two)
+    assert back == {"display": before.display, "training": before.training}
+    assert lessons.given_back(lesson, before=before, now=before) == {}

@@ -1,6 +1,7 @@
 """The Lesson dock: walking the lesson with Page Down sets each step's Session as its file
-describes (one undo step each, its actions run), Back, leaving keeps the set-up, a
-teacher's own lesson file, a bad one refused."""
+describes (one undo step each, its actions run), Back, leaving gives back the settings, a
+step's display and probe last for it only, presenter type, Train → Reset settings to
+defaults, a teacher's own lesson file, a bad one refused."""
 
 import json
 
@@ -37,7 +38,10 @@ def test_page_down_walks_the_lesson_setting_each_steps_session(qtbot, window, me
         for k, step in enumerate(raw):
             undo = window.undo.count()
             with qtbot.waitSignal(c.stepped, timeout=WAIT):
-                qtbot.keyClick(window, Qt.Key.Key_PageDown)
+                if k == 0:  # Page Down (Next) works once a lesson runs
+                    c.actions["start"].trigger()
+                else:
+                    qtbot.keyClick(window, Qt.Key.Key_PageDown)
             s, actions = window.state.session, step.get("actions", [])
             where = f"step {k + 1}"
             assert c.index == k and c.dock.isVisible(), where
@@ -75,8 +79,11 @@ def test_page_down_walks_the_lesson_setting_each_steps_session(qtbot, window, me
     assert not messages
 
 
-def test_a_step_undoes_as_one_and_leaving_keeps_the_set_up(qtbot, window):
+def test_a_step_undoes_as_one_and_leaving_gives_back_the_settings(qtbot, window):
     c = window.extensions["lessons"]
+    window.state.update(training={"width": 32}, learned={"steps": 7}, display={"arrows": "off"})
+    before = window.state.session
+    assert not c.running
     with qtbot.waitSignal(c.stepped, timeout=WAIT):
         c.go(0)
     window.player.play(False)
@@ -89,8 +96,91 @@ def test_a_step_undoes_as_one_and_leaving_keeps_the_set_up(qtbot, window):
     assert window.state.session == first
     window.undo.redo()
     assert window.state.session == second
+    # What step 9 leaves behind (OT, 3 Euler steps), as if walked there.
+    window.state.update(training={"coupling": "ot", "width": 128}, learned={"steps": 3})
+    lesson_end = window.state.session
     c.actions["leave"].trigger()
-    assert not c.dock.isVisible() and window.state.session == second
+    s = window.state.session
+    assert not c.dock.isVisible() and not c.running
+    for key in ("training", "learned", "display", "path", "views", "camera"):
+        assert getattr(s, key) == getattr(before, key), key
+    assert s.origin == "moons" and s.data is lesson_end.data  # the data stays
+    assert window.undo.undoText().startswith("Leave lesson")
+    window.undo.undo()  # keep the lesson's settings after all
+    assert window.state.session == lesson_end
+    assert not c.actions["next"].isEnabled() and not c.actions["leave"].isEnabled()
+
+
+def test_closing_the_dock_leaves_the_lesson(qtbot, window):
+    c = window.extensions["lessons"]
+    before = window.state.session
+    assert not c.actions["next"].isEnabled() and not c.actions["back"].isEnabled()
+    assert not c.actions["leave"].isEnabled() and c.actions["start"].isEnabled()
+    with qtbot.waitSignal(c.stepped, timeout=WAIT):
+        c.actions["start"].trigger()
+    window.player.play(False)
+    assert c.actions["next"].isEnabled() and c.actions["leave"].isEnabled()
+    assert window.state.session.display != before.display
+    c.dock.close()
+    assert not c.running and window.state.session.display == before.display
+    assert not c.actions["next"].isEnabled()
+
+
+def test_a_steps_display_and_probe_last_for_that_step_only(qtbot, window):
+    """Step 4 probes and sets its own display; step 3 (Back) has no probe, and the
+    display fields step 4 named are the lesson's base again."""
+    c = window.extensions["lessons"]
+    steps = lessons.load(lessons.DEFAULT).steps
+    probe = next(k for k, s in enumerate(steps) if s.probes)
+    other = probe - 1
+    assert not steps[other].probes
+    view = window.view("marginal")
+    base = window.state.session.display
+    try:
+        with qtbot.waitSignal(c.stepped, timeout=WAIT):
+            c.go(probe)
+        assert len(view.scene.weights.data) > 0  # the posterior circles
+        own = steps[probe].session.get("display", {})
+        with qtbot.waitSignal(c.stepped, timeout=WAIT):
+            c.back()
+        assert len(view.scene.weights.data) == 0
+        d, mine = window.state.session.display, steps[other].session.get("display", {})
+        for key in own:
+            want = mine.get(key, c.lesson.display.get(key, getattr(base, key)))
+            assert getattr(d, key) == want, key
+    finally:
+        window.player.play(False)
+
+
+def test_the_panel_type_grows_in_presenter_mode_and_the_counter_stays_on_one_line(qtbot, window):
+    c = window.extensions["lessons"]
+    with qtbot.waitSignal(c.stepped, timeout=WAIT):
+        c.go(0)
+    window.player.play(False)
+    normal = c.panel.text.font().pointSizeF()
+    assert normal >= 11 and not c.panel.counter.wordWrap()
+    window.presenter.set_scale(200)
+    window.presenter_action.setChecked(True)
+    try:
+        qtbot.waitUntil(lambda: c.panel.text.font().pointSizeF() >= 1.9 * normal)
+        assert c.panel.title.font().pointSizeF() > c.panel.text.font().pointSizeF()
+    finally:
+        window.presenter_action.setChecked(False)
+    qtbot.waitUntil(lambda: c.panel.text.font().pointSizeF() == normal)
+
+
+def test_train_menu_resets_the_settings_to_defaults(qtbot, window):
+    from flowviz.session import LearnedOptions, TrainSettings
+
+    training = window.extensions["training"]
+    window.state.update(training={"coupling": "ot", "width": 64}, learned={"solver": "euler"})
+    changed = window.state.session
+    training.actions["defaults"].trigger()
+    s = window.state.session
+    assert s.training == TrainSettings() and s.learned == LearnedOptions()
+    assert s.data is changed.data and s.display == changed.display
+    window.undo.undo()
+    assert window.state.session == changed
 
 
 def test_a_teachers_lesson_file(qtbot, window, tmp_path, monkeypatch, messages):

@@ -2,8 +2,10 @@
 
 Each step is applied as ONE undoable Session patch (its "session" part and the actions
 that decide the Session: a preset, a typical z, the training steps), then its other
-actions run (play, pause, train, stop, reset weights, probe). Closing the dock leaves the
-lesson and keeps whatever the steps set up. A teacher opens their own lesson file with
+actions run (play, pause, train, stop, reset weights, probe). A step's display and probe
+last for that step only (flowviz.lessons). Leaving (Lesson → Leave lesson, or closing the
+dock) gives back the settings the lesson changed as one undoable edit: the next drawing
+trains with the settings it had before. A teacher opens their own lesson file with
 Lesson → Open lesson file…; flowviz.lessons documents the format.
 """
 
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from flowviz import lessons
@@ -22,6 +24,7 @@ from flowviz.gui.lessons.panel import LessonPanel
 
 if TYPE_CHECKING:
     from flowviz.gui.app.window_api import WindowSeams
+    from flowviz.session import Session
 
 
 def install_lessons(window: WindowSeams) -> LessonController:
@@ -29,10 +32,21 @@ def install_lessons(window: WindowSeams) -> LessonController:
     return LessonController(window)
 
 
+class LessonDock(QDockWidget):
+    """The Lesson dock; closed when the user closes it (its title bar's button)."""
+
+    closed = Signal()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        super().closeEvent(event)
+        self.closed.emit()
+
+
 class LessonController(QObject):
-    """lesson: the Lesson shown; index: the step applied (-1: not started). next(),
-    back(), go(k), open_lesson(filename) -> bool, leave(). stepped(k) after step k is
-    applied."""
+    """lesson: the Lesson shown; index: the step applied (-1: not started); running:
+    whether a lesson is on (from its first step applied until leave()); start: the
+    Session it began in. next(), back(), go(k), open_lesson(filename) -> bool, leave().
+    stepped(k) after step k is applied."""
 
     stepped = Signal(int)
 
@@ -40,6 +54,7 @@ class LessonController(QObject):
         super().__init__(window)
         self.state = window.state
         self.index = -1
+        self.start: Session | None = None
         self._core_ready = False
         self._pending: int | None = None
         try:
@@ -50,7 +65,8 @@ class LessonController(QObject):
         self.panel = LessonPanel()
         self.panel.back.clicked.connect(self.back)
         self.panel.next.clicked.connect(self.next)
-        self.dock = QDockWidget("Lesson", window)
+        self.dock = LessonDock("Lesson", window)
+        self.dock.closed.connect(self.leave)
         self.dock.setObjectName("lesson_dock")
         self.dock.setWidget(self.panel)
         window.add_dock(self.dock, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -75,7 +91,7 @@ class LessonController(QObject):
             ("open", "&Open lesson file…", None, self.open_lesson_dialog,
              "Open a lesson written as a JSON file (see flowviz/lessons.py)"),
             ("leave", "&Leave lesson", None, self.leave,
-             "Close the lesson panel; everything it set up stays"),
+             "Close the lesson and give back the settings it changed (one undo step)"),
         ):  # fmt: skip
             a = QAction(text, w)
             if shortcut:
@@ -111,25 +127,47 @@ class LessonController(QObject):
             self._show()
             return
         step = self.lesson.steps[k]
+        start = self.start or self.state.session
         try:
-            new = step.apply_to(self.state.session)
+            new = step.apply_to(self.state.session, display=self.lesson.base_display(start))
         except ValueError as exc:
             self.window.show_error(f"Lesson step {k + 1}: {exc}")
             return
-        self.index = k
+        self.index, self.start = k, start
         changed = new.changed(self.state.session)
         if changed:
             patch = {name: getattr(new, name) for name in changed}
             label = f"Lesson step {k + 1}: {lessons.plain(step.title)}"
             self.window.undo.push(SessionEdit.of(self.state, patch, label))
+        if not step.probes:
+            self._probe(None)
         for action in step.runtime_actions():
             self._run(action)
         self._show()
         self.stepped.emit(k)
 
+    @property
+    def running(self) -> bool:
+        return self.start is not None
+
     def leave(self) -> None:
-        """Close the panel; the Session stays as the steps left it."""
+        """Close the panel and give back the settings the lesson changed (one undo step;
+        its data stays, and Undo keeps the lesson's settings)."""
         self.dock.hide()
+        if self.start is None:
+            return
+        start, self.start = self.start, None
+        self._probe(None)
+        if self.lesson is not None:
+            back = lessons.given_back(self.lesson, before=start, now=self.state.session)
+            if back:
+                label = "Leave lesson: settings as before"
+                self.window.undo.push(SessionEdit.of(self.state, back, label))
+                self.window.show_status(
+                    f"Left the lesson: {', '.join(back)} as before it (Undo keeps the lesson's)."
+                )
+        self.index = -1
+        self._show()
 
     def open_lesson_dialog(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
@@ -159,9 +197,7 @@ class LessonController(QObject):
         if kind in ("play", "pause"):
             w.player.play(kind == "play")
         elif kind == "probe":
-            view = w.view("marginal")
-            if view is not None:
-                view.probe(action.args)
+            self._probe(action.args)
         elif training is None:
             w.show_status(f"This window has no training: '{action}' skipped.")
         elif kind == "train":
@@ -170,6 +206,11 @@ class LessonController(QObject):
             training.stop()
         elif kind == "reset":
             training.reset_weights()
+
+    def _probe(self, x) -> None:
+        view = self.window.view("marginal")
+        if view is not None:
+            view.probe(x)
 
     def _on_core_ready(self) -> None:
         self._core_ready = True
@@ -191,7 +232,9 @@ class LessonController(QObject):
                 lesson=self.lesson.title,
             )  # fmt: skip
         n = len(self.lesson.steps) if self.lesson else 0
+        on = self.running or self._pending is not None
         self.panel.back.setEnabled(self.index > 0)
         self.panel.next.setEnabled(self.index < n - 1)
-        self.actions["back"].setEnabled(self.index > 0)
-        self.actions["next"].setEnabled(self.index < n - 1)
+        self.actions["back"].setEnabled(on and self.index > 0)
+        self.actions["next"].setEnabled(on and self.index < n - 1)
+        self.actions["leave"].setEnabled(on)

@@ -1,9 +1,10 @@
 """The Lesson dock's widget: the step's title and text in readable type, step k of n,
-Back and Next. It shows what the controller tells it and owns no lesson state."""
+Back and Next. It shows what the controller tells it and owns no lesson state. Its type
+follows the application font (presenter mode scales that for a projector)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -19,9 +20,12 @@ class LessonPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("lesson_panel")
         self.setMinimumWidth(260)
+        self._base_pt = self._points()  # the inherited font's size when not presenting
+        self._sizes: dict[QLabel, float] = {}
         layout = QVBoxLayout(self)
         self.lesson = self._label(TEXT_PT - 1)
         self.counter = self._label(TEXT_PT - 1)
+        self.counter.setWordWrap(False)  # "Step 1 of 9" on one line
         self.title = self._label(TITLE_PT, bold=True)
         self.text = self._label(TEXT_PT)
         self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -48,10 +52,29 @@ class LessonPanel(QWidget):
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         font = QFont(label.font())
-        font.setPointSizeF(max(font.pointSizeF(), points))
         font.setBold(bold)
         label.setFont(font)
+        self._sizes[label] = points
+        self._scale_type()
         return label
+
+    def _scale_type(self) -> None:
+        """Each label at its size, times how much the application font has grown since
+        the panel was made (presenter mode's scale), never below the readable size."""
+        factor = self._points() / self._base_pt
+        for label, points in self._sizes.items():
+            font = label.font()
+            font.setPointSizeF(max(points, self._base_pt) * factor)
+            label.setFont(font)
+
+    def _points(self) -> float:
+        size = self.font().pointSizeF()
+        return size if size > 0 else 10.0
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:  # the application font, inherited
+            self._scale_type()
+        super().changeEvent(event)
 
     def show_step(
         self, title: str, text: str, actions: str, index: int, count: int, *, lesson: str = ""

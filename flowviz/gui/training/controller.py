@@ -166,6 +166,11 @@ class TrainingController(QObject):
         for key, (text, shortcut, pixmap, slot, tip) in specs.items():
             actions[key] = a = _window_action(w, text, shortcut, slot, tip, icon(pixmap))
             menu.addAction(a)
+        menu.addSeparator()
+        actions["defaults"] = a = QAction("Reset &settings to defaults", w)
+        a.setStatusTip("Training and Learned-view settings back to the app's defaults (undoable)")
+        a.triggered.connect(lambda _=False: self.reset_settings())
+        menu.addAction(a)
         file_menu = w.menu("File")
         before = next((a for a in file_menu.actions() if a.isSeparator()), None)
         for key, text, shortcut, slot, tip in (
@@ -241,6 +246,18 @@ class TrainingController(QObject):
         self.chart.clear()
         self._on_snapshot(initial_snapshot(config, run=self._run))
         self.window.show_status("Weights reset: the untrained network (step 0).")
+
+    def reset_settings(self) -> None:
+        """The training and Learned-view settings back to the app's defaults, one undo step
+        (the weights stay: the next run trains with the defaults)."""
+        from flowviz.session import LearnedOptions, TrainSettings
+
+        s = self.state.session
+        back = {"training": TrainSettings(), "learned": LearnedOptions()}
+        back = {k: v for k, v in back.items() if getattr(s, k) != v}
+        if back:
+            self.window.undo.push(SessionEdit.of(self.state, back, "Reset settings to defaults"))
+        self.window.show_status("Training and Learned-view settings are the defaults.")
 
     def shutdown(self) -> None:
         """The window is closing: stop and join the run; ignore anything still queued."""

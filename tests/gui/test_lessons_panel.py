@@ -15,6 +15,12 @@ from flowviz.core.frames import typical_point
 WAIT = 90_000
 
 
+def _probe_text(action: str) -> str:
+    """How the status bar starts when the probe of action ("probe X,Y") is shown."""
+    x, y = lessons.parse_action(action).args
+    return f"x = ({x:.2f}, {y:.2f})"
+
+
 def _check_session(session, want: dict, actions: list[str], where: str):
     """The fields the step's file names have the values it gives."""
     for key, value in want.items():
@@ -61,7 +67,7 @@ def test_page_down_walks_the_lesson_setting_each_steps_session(qtbot, window, me
                     assert s.training.steps == int(a.split()[1]), where
                     assert training.mode == "running", where
                 if a.startswith("probe "):
-                    assert window.statusBar().currentMessage().startswith("x = (0.40, 0.60)")
+                    assert window.statusBar().currentMessage().startswith(_probe_text(a))
             if "play" in actions:
                 assert window.state.playing, where
             if "pause" in actions and "play" not in actions:
@@ -231,9 +237,10 @@ def test_each_step_opened_directly_in_a_fresh_window_shows_its_views(qtbot, wind
             assert 0 <= s.selected < len(s.data)
             view = window.view("conditional")
             qtbot.waitUntil(lambda: view.current_frame() is not None, timeout=WAIT)
-        if any(a.startswith("probe ") for a in actions):
-            assert "marginal" in s.views
-            assert window.statusBar().currentMessage().startswith("x = (0.40, 0.60)")
+        for a in actions:
+            if a.startswith("probe "):
+                assert "marginal" in s.views
+                assert window.statusBar().currentMessage().startswith(_probe_text(a))
     finally:
         training.stop()
         window.player.play(False)

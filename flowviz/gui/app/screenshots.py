@@ -1,7 +1,9 @@
-"""Render the README screenshots offscreen: python -m flowviz.gui.app.screenshots [assets/].
+"""Render the README screenshots offscreen: python -m flowviz.gui.app.screenshots [assets/]
+[--lesson] (--lesson: only the lesson's steps, assets/lesson/step-K.png).
 
-Drives the real window (presets, a mouse-drawn stroke, the clock) and saves what it shows,
-so the pictures in the README can be regenerated after any visual change.
+Drives the real window (presets, a mouse-drawn stroke, the clock, the lesson's steps as a
+class walks them, in presenter mode at 1280 x 720) and saves what it shows, so the
+pictures in the README can be regenerated after any visual change.
 """
 
 from __future__ import annotations
@@ -75,18 +77,70 @@ def _train(app, window, steps: int = 1500) -> None:
     _settle(app, window)
 
 
-def main(out: str = "assets") -> None:
+#: Where a lesson step that plays is shot: its samples at t = 1 when it shows the Learned
+#: view, else mid-way, where noise has begun to take the data's shape.
+SAMPLES_T, PLAYED_T = 1.0, 0.75
+
+
+def _lesson_steps(app, window, out_dir: Path) -> None:
+    """Every step of the app's lesson, walked as a class does (Start, then Next), in
+    presenter mode at 1280 x 720: assets/lesson/step-K.png. A step that trains is shot
+    when its run has ended; one that plays rests at the time its text is about."""
+    lessons = window.extensions["lessons"]
+    training = window.extensions["training"]
+    window.presenter.set_scale(175)
+    window.presenter_action.setChecked(True)
+    window.showNormal()  # offscreen "full screen" is an 800x600 screen: a projector's size
+    window.resize(1280, 720)
+    (out_dir / "lesson").mkdir(parents=True, exist_ok=True)
+    for k in range(len(lessons.lesson.steps)):
+        lessons.go(k)
+        _settle(app, window)
+        deadline = time.time() + 300
+        while training.mode != "idle" and time.time() < deadline:
+            app.processEvents()
+            time.sleep(0.02)
+        if window.state.playing:
+            window.player.play(False)
+            learned = "learned" in window.state.session.views
+            window.state.set_t(SAMPLES_T if learned else PLAYED_T)
+        deadline = time.time() + 60
+        while time.time() < deadline and training.view.busy():
+            app.processEvents()
+            time.sleep(0.02)
+        _settle(app, window)
+        window.grab().save(str(out_dir / "lesson" / f"step-{k + 1}.png"))
+    lessons.leave()
+    window.presenter_action.setChecked(False)
+
+
+def _window(app, tmp: str):
     from PySide6.QtCore import QSettings
+
+    from flowviz.gui.app.launch import make_window
+
+    return make_window(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat))
+
+
+def main(out: str = "assets", *flags: str) -> None:
     from PySide6.QtWidgets import QApplication, QDockWidget
 
     from flowviz.core import frames
-    from flowviz.gui.app.launch import make_window
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
+    if "--lesson" in flags:
+        with tempfile.TemporaryDirectory() as tmp:
+            window = _window(app, tmp)
+            window.show()
+            _settle(app, window)
+            _lesson_steps(app, window, out_dir)
+            window.close()
+        print(f"lesson screenshots written to {out_dir / 'lesson'}/")
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        window = make_window(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat))
+        window = _window(app, tmp)
         window.resize(1600, 860)
         window.show()
         _settle(app, window)
@@ -142,6 +196,8 @@ def main(out: str = "assets") -> None:
         _settle(app, window)
         window.grab().save(str(out_dir / "presenter-mode.png"))
         window.presenter_action.setChecked(False)
+        lessons.leave()
+        _lesson_steps(app, window, out_dir)
         window.close()
     print(f"screenshots written to {out_dir}/")
 

@@ -71,6 +71,7 @@ class LessonController(QObject):
         self.dock.setWidget(self.panel)
         window.add_dock(self.dock, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.dock.hide()  # until a lesson starts (a restored layout may show it)
+        self.panel.scaled.connect(self._on_type_scaled)
         self.actions = self._build_menu()
         window.core_ready.connect(self._on_core_ready)
         self._show()
@@ -206,6 +207,11 @@ class LessonController(QObject):
             training.stop()
         elif kind == "reset":
             training.reset_weights()
+
+    def _on_type_scaled(self, factor: float) -> None:
+        """Presenter mode scaled the type: the dock as wide as the panel now needs."""
+        width = self.panel.minimumWidth() + max(self.dock.width() - self.panel.width(), 0)
+        self.window.resizeDocks([self.dock], [width], Qt.Orientation.Horizontal)
 
     def _probe(self, x) -> None:
         view = self.window.view("marginal")

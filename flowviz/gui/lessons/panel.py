@@ -4,23 +4,36 @@ follows the application font (presenter mode scales that for a projector)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 TEXT_PT = 12.0  # at least 11 pt: read from the back of a room
 TITLE_PT = 14.0
+MIN_WIDTH = 260  # px at the normal type size; presenter mode widens it with the type
 
 
 class LessonPanel(QWidget):
     """Labels: lesson (the lesson's title), counter ("Step k of n"), title, text, actions
     (what the step does besides the views). Buttons: back, next."""
 
+    #: The type's scale changed (presenter mode): the factor, 1 at the normal size.
+    scaled = Signal(float)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("lesson_panel")
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(MIN_WIDTH)
         self._base_pt = self._points()  # the inherited font's size when not presenting
+        self._factor = 1.0
         self._sizes: dict[QLabel, float] = {}
         layout = QVBoxLayout(self)
         self.lesson = self._label(TEXT_PT - 1)
@@ -41,9 +54,20 @@ class LessonPanel(QWidget):
         buttons.addWidget(self.counter)
         buttons.addStretch(1)
         buttons.addWidget(self.next)
+        # The text scrolls when it is longer than the dock (large type on a small screen);
+        # Back, Next and the counter stay in view below it.
+        page = QWidget()
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
         for w in (self.lesson, self.title, self.text, self.actions):
-            layout.addWidget(w)
-        layout.addStretch(1)
+            column.addWidget(w)
+        column.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(page)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self.scroll, 1)
         layout.addLayout(buttons)
 
     def _label(self, points: float, *, bold: bool = False) -> QLabel:
@@ -66,6 +90,10 @@ class LessonPanel(QWidget):
             font = label.font()
             font.setPointSizeF(max(points, self._base_pt) * factor)
             label.setFont(font)
+        if factor != self._factor:
+            self._factor = factor
+            self.setMinimumWidth(int(MIN_WIDTH * min(max(factor, 1.0), 2.0)))
+            self.scaled.emit(factor)
 
     def _points(self) -> float:
         size = self.font().pointSizeF()

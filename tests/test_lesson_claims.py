@@ -374,3 +374,21 @@ def test_step8_paths_keep_unit_norm_or_stay_straight():
     torch.testing.assert_close(poly.alpha + poly.beta, torch.ones_like(t))
     speed = poly.d_alpha
     assert float(speed[10]) < 0.5 * float(speed[90])  # same line, another speed
+
+
+def test_step1_marginal_particles_start_as_noise_and_become_the_data():
+    """ "At t = 0 the particles are noise x_0 ~ N(0, I); drag the time bar to t = 1 and
+    they have become data": the Marginal view's particles (its starts and its trajectories,
+    pictures.marginal), the first 150 of them."""
+    from flowviz import pictures
+
+    s = _walk()[_step(1, "data and noise")]
+    s = s.patch(display={"particles": 150})
+    picture = pictures.marginal(s)
+    x0 = np.asarray(picture.starts, np.float64)
+    np.testing.assert_allclose(x0.mean(0), 0, atol=0.3)  # 150 draws: 3.7 standard errors
+    np.testing.assert_allclose(np.cov(x0.T), np.eye(2), atol=0.4)
+    x1 = np.asarray(picture.trajectories(picture.starts)[-1], np.float64)
+    data = np.array(s.data, np.float64)
+    nearest = np.sqrt(((x1[:, None] - data[None]) ** 2).sum(2).min(1))
+    assert np.median(nearest) < 0.01 and np.quantile(nearest, 0.99) < 0.05

@@ -164,12 +164,15 @@ def test_the_panel_type_grows_in_presenter_mode_and_the_counter_stays_on_one_lin
         c.go(0)
     window.player.play(False)
     normal = c.panel.text.font().pointSizeF()
-    assert normal >= 11 and not c.panel.counter.wordWrap()
+    counter = c.panel.counter
+    assert normal >= 11 and not counter.wordWrap()
+    qtbot.waitUntil(lambda: counter.width() >= counter.sizeHint().width())  # not cut
     window.presenter.set_scale(200)
     window.presenter_action.setChecked(True)
     try:
         qtbot.waitUntil(lambda: c.panel.text.font().pointSizeF() >= 1.9 * normal)
         assert c.panel.title.font().pointSizeF() > c.panel.text.font().pointSizeF()
+        qtbot.waitUntil(lambda: counter.width() >= counter.sizeHint().width())
     finally:
         window.presenter_action.setChecked(False)
     qtbot.waitUntil(lambda: c.panel.text.font().pointSizeF() == normal)

@@ -31,7 +31,6 @@ class LessonPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("lesson_panel")
-        self.setMinimumWidth(MIN_WIDTH)
         self._base_pt = self._points()  # the inherited font's size when not presenting
         self._factor = 1.0
         self._sizes: dict[QLabel, float] = {}
@@ -48,7 +47,7 @@ class LessonPanel(QWidget):
         self.back.setToolTip("The previous step (Page Up)")
         self.next = QPushButton("Next ▶")
         self.next.setToolTip("The next step (Page Down)")
-        buttons = QHBoxLayout()
+        self._buttons = buttons = QHBoxLayout()
         buttons.addWidget(self.back)
         buttons.addStretch(1)
         buttons.addWidget(self.counter)
@@ -69,6 +68,7 @@ class LessonPanel(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(self.scroll, 1)
         layout.addLayout(buttons)
+        self._scale_type()
 
     def _label(self, points: float, *, bold: bool = False) -> QLabel:
         label = QLabel()
@@ -79,7 +79,6 @@ class LessonPanel(QWidget):
         font.setBold(bold)
         label.setFont(font)
         self._sizes[label] = points
-        self._scale_type()
         return label
 
     def _scale_type(self) -> None:
@@ -90,10 +89,18 @@ class LessonPanel(QWidget):
             font = label.font()
             font.setPointSizeF(max(points, self._base_pt) * factor)
             label.setFont(font)
-        if factor != self._factor:
-            self._factor = factor
-            self.setMinimumWidth(int(MIN_WIDTH * min(max(factor, 1.0), 2.0)))
+        changed, self._factor = factor != self._factor, factor
+        self._fit_width()
+        if changed:
             self.scaled.emit(factor)
+
+    def _fit_width(self) -> None:
+        """At least MIN_WIDTH (wider with the type), and never narrower than Back, the
+        counter and Next side by side: the counter is never cut."""
+        self._buttons.invalidate()
+        m = self.layout().contentsMargins()
+        need = self._buttons.sizeHint().width() + m.left() + m.right()
+        self.setMinimumWidth(max(int(MIN_WIDTH * min(max(self._factor, 1.0), 2.0)), need))
 
     def _points(self) -> float:
         size = self.font().pointSizeF()
@@ -111,6 +118,7 @@ class LessonPanel(QWidget):
         self.lesson.setText(lesson)
         self.lesson.setVisible(bool(lesson))
         self.counter.setText(f"Step {index + 1} of {count}" if index >= 0 else f"{count} steps")
+        self._fit_width()
         self.title.setText(title)
         self.text.setText(text)
         self.actions.setText(f"This step also: {actions}." if actions else "")

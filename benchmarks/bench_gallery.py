@@ -10,6 +10,13 @@ floor: the same distance for sets of the exact flow's end point, the data convol
 N(0, sigma_min^2 I), drawn `draws` times (mean +- standard deviation of one set printed).
 The ratio is the gallery's figure (issue 16: goal <= 1.5x); the last column divides by
 the old floor (bootstrap resamples of the data, sigma_min ignored).
+
+    .venv/bin/python benchmarks/bench_gallery.py --floor
+
+The window's floor (core.quality) before and after issue 16, on moons: the seed-to-seed
+spread of the floor estimate (old: 4 bootstrap draws, sigma_min ignored; new: 48 draws of
+the blurred end point), and what a perfect sampler (draws of the data convolved with
+N(0, sigma_min^2 I)) reads against each, over 12 seeds, beside the band the window shows.
 """
 
 from __future__ import annotations
@@ -93,16 +100,53 @@ def measure(path: Path, *, samples: int, draws: int, size: int | None = None) ->
     return out
 
 
+def _perfect_reads(d: np.ndarray, sigma: float, floors, sets: int) -> np.ndarray:
+    """Readouts (score / floor k) of perfect samplers, one seed per floor."""
+    from flowviz.core import quality as q
+
+    n = q.sample_count(len(d))
+    return np.array([
+        q.score(samples=q.endpoint(data=d, n=n * sets, sigma_min=sigma, seed=100 + k),
+                data=d, sets=sets) / f
+        for k, f in enumerate(floors)
+    ])  # fmt: skip
+
+
+def floor_figures(seeds: int = 12) -> None:
+    """Old and new floor: spread of the estimate, and a perfect sampler's readout."""
+    from flowviz.core import data as datasets
+    from flowviz.core import quality as q
+
+    print(f"{'moons':>5s} {'σ_min':>5s}  floor spread old / new   perfect readout old / new (band)")
+    for n_data in (500, 1000):
+        d = datasets.preset("moons", n_data, seed=0).numpy()
+        for sigma in (0.0, 0.2, 0.5):
+            old = np.array([q.floor(data=d, draws=4, seed=k).mean for k in range(seeds)])
+            new = [q.floor(data=d, sigma_min=sigma, seed=k) for k in range(seeds)]
+            mean = np.array([f.mean for f in new])
+            r_old = _perfect_reads(d, sigma, old, 4)
+            r_new = _perfect_reads(d, sigma, mean, q.set_count(n_data))
+            spread = f"{old.std() / old.mean():8.1%} / {mean.std() / mean.mean():5.1%}"
+            reads = (
+                f"{r_old.mean():.2f} ± {r_old.std():.2f} / {r_new.mean():.2f} ± {r_new.std():.2f}"
+            )
+            print(f"{n_data:5d} {sigma:5.2f}  {spread}   {reads} (± {new[0].band():.2f}, two sd)")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="*", type=Path)
     p.add_argument("--samples", type=int, default=4000, help="samples per session, ~")
     p.add_argument("--draws", type=int, default=16)
     p.add_argument("--size", type=int, help="samples per set (default: the data's size)")
+    p.add_argument("--floor", action="store_true", help="the window's floor, old and new")
     args = p.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
+    if args.floor:
+        floor_figures()
+        return 0
     files = args.files or sorted((ROOT / "assets" / "sessions").glob("*.flowviz"))
     print(f"{'session':20s} {'σ_min':>5s} {'SWD':>7s} {'floor':>15s} {'ratio':>6s}  network")
     for f in files:

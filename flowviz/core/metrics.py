@@ -10,9 +10,7 @@ def sliced_wasserstein(
 ) -> float:
     """SW_2 between point sets a (n, 2) and b (m, 2): the root mean over random directions
     of the squared 1D Wasserstein-2 distance, 1D quantiles matched on a common grid."""
-    g = torch.Generator().manual_seed(seed)
-    theta = torch.randn(projections, 2, generator=g, dtype=torch.float64)
-    theta = theta / theta.norm(dim=1, keepdim=True)
+    theta = directions(projections, seed)
     pa = (a.detach().cpu().double() @ theta.T).sort(dim=0).values
     pb = (b.detach().cpu().double() @ theta.T).sort(dim=0).values
     k = max(len(pa), len(pb))
@@ -20,3 +18,10 @@ def sliced_wasserstein(
     qa = pa[(q * len(pa)).long().clamp_max(len(pa) - 1)]
     qb = pb[(q * len(pb)).long().clamp_max(len(pb) - 1)]
     return float((qa - qb).square().mean().sqrt())
+
+
+def directions(projections: int = 256, seed: int = 0) -> torch.Tensor:
+    """The random unit directions sliced_wasserstein projects on. -> (projections, 2) float64."""
+    g = torch.Generator().manual_seed(seed)
+    theta = torch.randn(projections, 2, generator=g, dtype=torch.float64)
+    return theta / theta.norm(dim=1, keepdim=True)

@@ -196,9 +196,11 @@ class TrainingPanel(QWidget):
         self.warning.setVisible(False)
         self.quality = QLabel("")
         self.quality.setToolTip(
-            "Sliced Wasserstein distance between samples of the current network (integrated "
-            "from t = 0 to 1) and the data. Floor: what a perfect sampler of these points "
-            "scores (the data against resamples of itself)."
+            "Sliced Wasserstein distance (SWD) between samples of the current network "
+            "(integrated from t = 0 to 1) and the data, as a multiple of the floor: what a "
+            "perfect sampler of this path scores (the exact flow ends on the data blurred by "
+            "N(0, σ_min² I)). ±: the range a perfect sampler's readout falls in (two standard "
+            "deviations); within 1 ± that, the samples cannot be told from perfect."
         )
         for w in (self.progress, self.losses, self.warning, self.quality):
             w.setTextFormat(Qt.TextFormat.RichText)

@@ -98,7 +98,7 @@ class TrainingController(QObject):
         self._quality_at = -math.inf
         self._quality_busy = False
         self._quality_again = False
-        self._floor: tuple[object, float] | None = None
+        self._floor: tuple[object, float, object] | None = None  # (data, sigma_min, Floor)
 
         self.actions = self._build_actions()
         self.view = LearnedView(self.state, worker=window.worker, style=window.style_)
@@ -460,15 +460,15 @@ class TrainingController(QObject):
         self._quality_at = time.monotonic()
         data, source = self.state.data, self.state.source
         sigma = self.state.path.sigma_min if self.state.path is not None else 0.0
-        known = self._floor[1] if self._floor and self._floor[0] is data else None
+        f = self._floor
+        known = f[2] if f and f[0] is data and f[1] == sigma else None
 
         def job():
             from flowviz.core import quality as q
 
             try:
                 swd = q.readout(velocity=field.velocity, data=data, source=source, sigma_min=sigma)
-                n = q.sample_count(len(data))
-                floor = known if known is not None else q.floor(data=data, n=n)
+                floor = known if known is not None else q.floor(data=data, sigma_min=sigma)
             except Exception as exc:  # a readout is a side line: it must never raise
                 return exc
             return swd, floor
@@ -484,9 +484,9 @@ class TrainingController(QObject):
                 self.panel.quality.setText(f"Sample quality: not measured ({result})")
                 return
             swd, floor = result
-            self._floor = (data, floor)
+            self._floor = (data, sigma, floor)
             if data is self.state.data and snap.run == self._run:  # not of replaced weights
-                self.quality = (swd, floor)
+                self.quality = (swd, floor.mean)
                 self.quality_step = snap.step
                 self.panel.quality.setText(_quality_text(swd, floor, data))
 
@@ -776,19 +776,24 @@ def _window_action(window, text, shortcut, slot, tip, icon=None) -> QAction:
     return a
 
 
-def _quality_text(swd: float, floor: float, data) -> str:
-    """The readout line; with a floor of 0 (one point, or copies of one: a perfect sampler
-    scores 0) there is no ratio, so the SWD stands alone."""
+def _quality_text(swd: float, floor, data) -> str:
+    """The readout line: the SWD as a multiple of the floor (core.quality.Floor: what a
+    perfect sampler of this path scores) with the band a perfect sampler reads within;
+    with a floor of 0 (one point, or copies of one, sigma_min 0: a perfect sampler scores
+    0) there is no ratio, so the SWD stands alone."""
     import numpy as np
 
     from flowviz.core import quality
 
     scale = float(np.abs(data).max()) if len(data) else 1.0
-    ratio = quality.ratio(swd=swd, floor=floor, scale=scale)
+    ratio = quality.ratio(swd=swd, floor=floor.mean, scale=scale)
     if ratio is None:
-        why = "floor 0: the data points coincide" if math.isfinite(floor) else "no floor"
+        why = "floor 0: the data points coincide" if math.isfinite(floor.mean) else "no floor"
         return f"Sample quality: SWD <b>{swd:.3f}</b> ({why})"
-    return f"Sample quality: SWD <b>{swd:.3f}</b> · floor {floor:.3f} (<b>{ratio:.2f}×</b>)"
+    return (
+        f"Sample quality: <b>{ratio:.2f}× ± {floor.band():.2f}</b> the floor "
+        f"(SWD {swd:.3f}, floor {floor.mean:.3f})"
+    )
 
 
 def _device_label(device: str) -> str:

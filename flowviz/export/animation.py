@@ -9,6 +9,7 @@ is no display.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -22,6 +23,11 @@ from flowviz.session import Session
 
 DIRECTIONS = ("forward", "reverse", "loop")
 THEMES = ("light", "dark")
+#: region choices: the window's (each view's, or the Session camera's square without a
+#: window), or fitted to everything drawn; or a rectangle (x0, x1, y0, y1)
+REGIONS = ("window", "fit")
+#: share of the fitted rectangle added on each side (markers and trails stay inside)
+FIT_PAD = 0.04
 
 
 class Cancelled(Exception):
@@ -47,6 +53,7 @@ class Spec:
     time_label: bool = True
     caption: bool = True
     theme: str = "light"
+    region: str | tuple[float, float, float, float] = "window"
 
     def __post_init__(self):
         if not self.views or any(v not in choices.VIEWS for v in self.views):
@@ -59,6 +66,13 @@ class Spec:
             raise ValueError(
                 f"the time range must be two different t in [0, 1]: {self.t0}, {self.t1}"
             )
+        if isinstance(self.region, str):
+            if self.region not in REGIONS:
+                raise ValueError(f"region must be window, fit or x0,x1,y0,y1: {self.region!r}")
+        else:
+            x0, x1, y0, y1 = (float(v) for v in self.region)
+            if not (all(map(math.isfinite, (x0, x1, y0, y1))) and x0 < x1 and y0 < y1):
+                raise ValueError(f"a region needs finite x0 < x1 and y0 < y1: {self.region}")
 
     def times(self) -> np.ndarray:
         """t of each frame: (frames,), from t0 to t1 (reversed for "reverse"; "loop" goes
@@ -94,18 +108,60 @@ def one_torch_thread() -> None:
 
 
 def prepare(session: Session, spec: Spec, *, field=None) -> Session:
-    """The Session to export: a z selected for the Conditional view, particles flowing in
-    the export's direction. field: the learned field (needed for the "learned" view)."""
-    from flowviz.core.frames import typical_point
-
+    """The Session to export: the window's state (its selected z or none, layers,
+    particles, trails), particles flowing in the export's direction. field: the learned
+    field (needed for the "learned" view)."""
     if not len(session.data):
         raise ValueError("there are no data points to show")
     if "learned" in spec.views and field is None:
         raise ValueError("the learned view needs a trained model: give a checkpoint")
-    patch = {"display": {"reverse": spec.direction == "reverse"}}
-    if session.selected < 0:
-        patch["selected"] = typical_point(session.data)
-    return session.patch(**patch)
+    return session.patch(display={"reverse": spec.direction == "reverse"})
+
+
+def camera_region(session: Session) -> tuple[float, float, float, float]:
+    """The Session camera's square (x0, x1, y0, y1): what a view shows before any window
+    gave it a shape."""
+    (cx, cy), h = session.camera.center, session.camera.half
+    return (cx - h, cx + h, cy - h, cy + h)
+
+
+def fit_region(session: Session, pics: dict) -> tuple[float, float, float, float]:
+    """A rectangle around everything drawn: data, source, and the particles' whole paths
+    (every time step), padded by FIT_PAD on each side."""
+    import numpy as np
+
+    parts = [session.data]
+    if session.source is not None:
+        parts.append(session.source)
+    for pic in pics.values():
+        if pic is None:
+            continue
+        memo = getattr(pic, "_memo", None)
+        if memo is not None:  # a field picture: its particles' paths (kept for at())
+            traj = memo.get("traj")
+            if traj is None:
+                traj = memo["traj"] = pic.trajectories(pic.starts)
+            parts.append(traj.reshape(-1, 2))
+        else:  # the conditional picture: its particles at every time step
+            parts += [pic.at(float(t)).particles for t in np.linspace(0, 1, 21)]
+    pts = np.concatenate([np.asarray(p, np.float64).reshape(-1, 2) for p in parts])
+    pts = pts[np.isfinite(pts).all(1)]
+    lo, hi = pts.min(0), pts.max(0)
+    pad = FIT_PAD * max(float((hi - lo).max()), 1e-3)
+    return (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
+
+
+def regions_of(session: Session, spec: Spec, pics: dict | None = None, window=None) -> dict:
+    """{view: (x0, x1, y0, y1)} each exported view shows, before it is fitted to its panel:
+    window: {view: rectangle} the window's views show now (region "window"); without it
+    the camera's square; "fit" needs pics (pictures_of)."""
+    if spec.region == "fit":
+        rect = fit_region(session, pics or {})
+        return {v: rect for v in spec.views}
+    if spec.region != "window":
+        return {v: tuple(float(x) for x in spec.region) for v in spec.views}
+    cam = camera_region(session)
+    return {v: tuple((window or {}).get(v, cam)) for v in spec.views}
 
 
 def pictures_of(session: Session, views, *, field=None, extents: dict | None = None) -> dict:
@@ -118,12 +174,37 @@ def pictures_of(session: Session, views, *, field=None, extents: dict | None = N
     for view in views:
         extent = (extents or {}).get(view, (LIM, LIM))
         if view == "conditional":
-            out[view] = pictures.conditional(session, extent=extent)
+            pic = pictures.conditional(session, extent=extent)
+            out[view] = pic if pic is not None else PointsOnly(session)
         elif view == "marginal":
             out[view] = pictures.marginal(session, extent=extent)
         else:
             out[view] = pictures.learned(session, field, extent=extent)
     return out
+
+
+class PointsOnly:
+    """What the Conditional view shows while no z is selected: the data (and drawn
+    source) points alone, as the window draws them."""
+
+    def __init__(self, session: Session):
+        import numpy as np
+
+        d = session.display
+        self.data = session.data if d.show_data else np.zeros((0, 2), np.float32)
+        self.source = session.source if d.show_data else None
+        self.arrows = d.arrows
+
+    def at(self, t: float):
+        import numpy as np
+
+        from flowviz.core.frames import ViewFrame
+
+        none = np.zeros((0, 2), np.float32)
+        return ViewFrame(
+            t=float(t), field=None, arrows=self.arrows, particles=none, starts=none,
+            trails=None, data=self.data, source=self.source,
+        )  # fmt: skip
 
 
 def caption_of(session: Session) -> str:
@@ -140,7 +221,9 @@ def caption_of(session: Session) -> str:
     )
 
 
-def composer_for(session: Session, spec: Spec, *, width: int, height: int):
+def composer_for(
+    session: Session, spec: Spec, *, width: int, height: int, regions: dict | None = None
+):
     from flowviz.render.composer import Composer
     from flowviz.render.style import Style
 
@@ -153,7 +236,28 @@ def composer_for(session: Session, spec: Spec, *, width: int, height: int):
         time_label=spec.time_label,
         caption=caption_of(session) if spec.caption else "",
         layout_choice=session.display.layout,
+        regions=regions,
     )
+
+
+def setup(session: Session, spec: Spec, *, width: int, height: int, field=None, window=None):
+    """(composer, pictures) of an export: the regions (Spec.region; window: {view:
+    rectangle} the window's views show), each view's picture made for what its panel
+    shows. The pictures of a "fit" region keep the particles' paths computed to fit it."""
+    composer = composer_for(session, spec, width=width, height=height)
+    try:
+        pics = None
+        if spec.region == "fit":
+            pics = pictures_of(session, spec.views, field=field, extents=composer.extents())
+        composer.set_regions(regions_of(session, spec, pics, window))
+        fitted = pictures_of(session, spec.views, field=field, extents=composer.extents())
+        for view, pic in (pics or {}).items():  # the paths computed for the fit stay
+            if hasattr(pic, "_memo") and "traj" in pic._memo:
+                fitted[view]._memo["traj"] = pic._memo["traj"]
+    except BaseException:
+        composer.close()
+        raise
+    return composer, fitted
 
 
 def export(
@@ -162,11 +266,13 @@ def export(
     out: str | os.PathLike,
     *,
     field=None,
+    window: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> Path:
     """Write the animation of session to out (the extension chooses the format: .mp4,
-    .gif, .webm, or a folder of PNG frames). Everything is checked before the first frame
+    .gif, .webm, or a folder of PNG frames); window: {view: (x0, x1, y0, y1)} the
+    window's views show (for region "window"). Everything is checked before the first frame
     (ExportError / ValueError); progress(done, total) after each frame; cancelled() is
     asked before each frame (True: stop, leave nothing: raises Cancelled)."""
     from flowviz.export.writers import open_writer, plan
@@ -175,9 +281,9 @@ def export(
     session = prepare(session, spec, field=field)
     qt_app()
     one_torch_thread()
-    composer = composer_for(session, spec, width=target.width, height=target.height)
-    pics = pictures_of(session, spec.views, field=field, extents=composer.extents())
-    cam = session.camera
+    composer, pics = setup(
+        session, spec, width=target.width, height=target.height, field=field, window=window
+    )
     frames = FrameQueue(pics, spec.times())
     try:
         with open_writer(target) as writer:
@@ -185,7 +291,7 @@ def export(
                 if cancelled is not None and cancelled():
                     raise Cancelled
                 t, views = frames.next()
-                writer.write(composer.render(views, t, center=cam.center, half=cam.half))
+                writer.write(composer.render(views, t))
                 if progress is not None:
                     progress(i + 1, spec.frames)
     finally:

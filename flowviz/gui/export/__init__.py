@@ -32,9 +32,10 @@ class AnimationJob(QObject):
     progress = Signal(int, int)
     ended = Signal(object, str)
 
-    def __init__(self, session, spec, out: str, *, field=None, parent=None):
+    def __init__(self, session, spec, out: str, *, field=None, window=None, parent=None):
         super().__init__(parent)
         self.session, self.spec, self.out, self.field = session, spec, out, field
+        self.window_regions = window  # {view: (x0, x1, y0, y1)} the window shows
         self.done = 0
         self._writer = self._frames = self._composer = None
         self._io = ThreadPoolExecutor(1, thread_name_prefix="flowviz-encode")
@@ -53,12 +54,13 @@ class AnimationJob(QObject):
         )
         self.target = target
         session = animation.prepare(self.session, spec, field=self.field)
-        self._camera = session.camera
-        self._composer = animation.composer_for(
-            session, spec, width=target.width, height=target.height
-        )
-        pics = animation.pictures_of(
-            session, spec.views, field=self.field, extents=self._composer.extents()
+        self._composer, pics = animation.setup(
+            session,
+            spec,
+            width=target.width,
+            height=target.height,
+            field=self.field,
+            window=self.window_regions,
         )
         self._frames = animation.FrameQueue(pics, spec.times())
         self._writer = open_writer(target)
@@ -80,8 +82,7 @@ class AnimationJob(QObject):
                 if len(self._writes) >= 2 or not self._frames.ready():
                     return
                 t, views = self._frames.next()
-                cam = self._camera
-                img = self._composer.render(views, t, center=cam.center, half=cam.half)
+                img = self._composer.render(views, t)
                 self._writes.append(self._io.submit(self._writer.write, img))
                 self.done += 1
                 self.progress.emit(self.done, self.spec.frames)
@@ -139,6 +140,17 @@ class ExportController(QObject):
     def window(self):
         return self.parent()
 
+    def regions(self) -> dict:
+        """{view: (x0, x1, y0, y1)} each shown view of the window shows now."""
+        out = {}
+        for key in self.window.state.session.views:
+            view = self.window.view(key)
+            box = getattr(view, "viewbox", None)
+            if box is not None and view.isVisible():
+                (x0, x1), (y0, y1) = box.viewRange()
+                out[key] = (x0, x1, y0, y1)
+        return out
+
     def _field(self):
         """A private copy of the learned field (the Learned view's is the frame worker's)."""
         view = getattr(self.window.extensions.get("training"), "view", None)
@@ -172,7 +184,14 @@ class ExportController(QObject):
         if self.job is not None:
             self.window.show_error("An export is already running.")
             return None
-        job = AnimationJob(self.window.state.session, spec, out, field=self._field(), parent=self)
+        job = AnimationJob(
+            self.window.state.session,
+            spec,
+            out,
+            field=self._field(),
+            window=self.regions(),
+            parent=self,
+        )
         try:
             job.start()
         except (OSError, ValueError) as exc:
@@ -240,21 +259,19 @@ class ExportController(QObject):
             if Path(filename).suffix.lower() != ".png":
                 raise ValueError(f"{Path(filename).name}: a figure is saved as .png")
             spec = animation.Spec(
-                views=views or ("marginal",), width=width, height=height, frames=1
+                views=views or ("marginal",),
+                width=width,
+                height=height,
+                frames=1,
+                theme="dark" if self.window.style_.dark else "light",
             )
             session = animation.prepare(session, spec, field=field)
-            composer = animation.composer_for(session, spec, width=width, height=height)
-            pics = animation.pictures_of(
-                session, spec.views, field=field, extents=composer.extents()
+            composer, pics = animation.setup(
+                session, spec, width=width, height=height, field=field, window=self.regions()
             )
             t = session.t
             try:
-                rgb = composer.render(
-                    {v: p.at(t) for v, p in pics.items()},
-                    t,
-                    center=session.camera.center,
-                    half=session.camera.half,
-                )
+                rgb = composer.render({v: p.at(t) for v, p in pics.items()}, t)
             finally:
                 composer.close()
             img = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888)

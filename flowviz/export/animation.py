@@ -301,19 +301,25 @@ def export(
 
 
 class FrameQueue:
-    """The frame data {view: ViewFrame} of each t, computed in a thread a few frames ahead:
-    the math (torch, which releases the GIL) runs on one core while the caller renders on
-    the other and ffmpeg encodes. ready() says whether next() would return at once (the
-    window polls it, so its event loop never waits)."""
+    """The frame data {view: ViewFrame} of each t, computed a few frames ahead off the
+    caller's thread: the math (torch, which releases the GIL) runs on one core while the
+    caller renders on the other and ffmpeg encodes. ready() says whether next() would
+    return at once (the window polls it, so its event loop never waits). submit(fn, t) ->
+    Future runs fn(t) elsewhere (default: a thread of its own; the window passes its frame
+    worker at a priority below its views', so an export never holds up what it shows)."""
 
-    def __init__(self, pics: dict, times, depth: int = 3):
-        from concurrent.futures import ThreadPoolExecutor
-
+    def __init__(self, pics: dict, times, depth: int = 3, submit=None):
         self._pics = pics
         self._times = [float(t) for t in times]
         self._depth = depth
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="flowviz-export")
-        self._pending = [self._pool.submit(self._compute, t) for t in self._times[:depth]]
+        self._pool = None
+        if submit is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="flowviz-export")
+            submit = self._pool.submit
+        self._submit = submit
+        self._pending = [submit(self._compute, t) for t in self._times[:depth]]
         self._taken = 0
 
     def _compute(self, t: float):
@@ -326,7 +332,7 @@ class FrameQueue:
         result = self._pending.pop(0).result()
         k = self._taken + self._depth
         if k < len(self._times):
-            self._pending.append(self._pool.submit(self._compute, self._times[k]))
+            self._pending.append(self._submit(self._compute, self._times[k]))
         self._taken += 1
         return result
 
@@ -335,4 +341,5 @@ class FrameQueue:
         interrupted), end the thread."""
         for f in self._pending:
             f.cancel()
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)

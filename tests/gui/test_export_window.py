@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from gui_mouse import click
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton
@@ -209,3 +210,75 @@ def test_the_dialog_defaults_to_the_shown_views_and_remembers_its_choices(window
     d.accept()
     again = ExportDialog(window.settings, ("conditional",), window)
     assert again.spec() == spec and again.path() == str(tmp_path / "talk.gif")
+
+
+def _settled(qtbot, window, keys) -> None:
+    for key in keys:
+        view = window.view(key)
+        qtbot.waitUntil(lambda v=view: v.current_frame() is not None and not v.busy())
+        qtbot.waitUntil(lambda v=view: v.current_frame().t == window.state.t)
+
+
+def _activate(qtbot, window) -> None:
+    """The window is the active one, as after a click on it (the progress dialog may have
+    been activated meanwhile)."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+
+
+def _showing_everything(view) -> bool:
+    """Particles, arrows, the heat layer and both keys on screen (not only the data)."""
+    scene = view.scene
+    return (
+        scene.particles.count() > 0
+        and len(scene.arrows.segments()) > 0
+        and scene.heatmap.isVisible()
+        and scene.colorbar.isVisible()
+        and scene.legend.isVisible()
+    )
+
+
+def test_exporting_never_changes_what_the_window_shows(qtbot, window, tmp_path):
+    """An export runs beside clicks (the brush adds data), playback and Space: the views
+    refill while it runs (their jobs go before the export's on the frame worker), and
+    whenever the window rests at T they show what they show with no export running."""
+    from flowviz.gui.export import EXPORT_PRIORITY
+    from flowviz.gui.views.field_view import PRIORITY
+
+    assert max(PRIORITY.values()) < EXPORT_PRIORITY
+    keys = ("conditional", "marginal")
+    window.state.update(views=keys, selected=5)
+    window.state.set_t(T)
+    _settled(qtbot, window, keys)
+    exporter = window.extensions["export"]
+    spec = Spec(views=keys, width=640, height=360, fps=10, frames=400)
+    job = exporter.export_animation(str(tmp_path / "beside.mp4"), spec)
+    assert job is not None
+    try:
+        for _ in range(2):
+            _activate(qtbot, window)
+            n = len(window.state.data)
+            click(qtbot, window.view("marginal"), (0.5, -2.0))
+            assert len(window.state.data) > n  # the brush sprayed points: views remade
+            _activate(qtbot, window)
+            qtbot.keyClick(window, Qt.Key.Key_Space)  # play
+            assert window.state.playing
+            done = job.done
+            qtbot.waitUntil(lambda d=done: job.done > d)  # frames were made meanwhile
+            _activate(qtbot, window)
+            qtbot.keyClick(window, Qt.Key.Key_Space)  # pause
+            assert not window.state.playing
+            window.state.set_t(T)
+            _settled(qtbot, window, keys)
+            assert exporter.job is job  # still exporting
+            assert all(_showing_everything(window.view(k)) for k in keys)
+        during = {k: _grab(window.view(k)) for k in keys}
+    finally:
+        with qtbot.waitSignal(job.ended, timeout=90_000):
+            job.cancel()
+    _settled(qtbot, window, keys)
+    for k in keys:
+        mean, share = _differ(during[k], _grab(window.view(k)))
+        assert mean <= MEAN_TOLERANCE and share <= SHARE_TOLERANCE, k

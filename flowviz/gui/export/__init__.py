@@ -1,16 +1,19 @@
 """Export from the window: File → Export animation… (Ctrl+E), Save figure…, Export
 samples…. install_export(window) adds them (the app start installs it).
 
-An animation is made by flowviz.export from the window's Session, so it is the picture the
-window shows. Its frame data is computed in a thread, each frame is drawn on the UI thread
-between events (a few milliseconds at a time) and handed to the encoder's own thread, so
-the window stays responsive; Cancel removes everything written.
+An animation is made by flowviz.export from the window's Session, regions and state, so it
+is the picture the window shows. Its frame data is computed on the window's frame worker
+below every job of the views (an export once starved them: its own thread outranked the
+niced worker, so after a click the views showed only their data until it ended), each
+frame is drawn on the UI thread between events (a few milliseconds at a time) on canvases
+of its own and handed to the encoder's own thread, so the window stays responsive and
+unchanged; Cancel removes everything written.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -19,6 +22,9 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QProgressDialog
 
 #: ms of UI time a tick may spend drawing frames before the event loop runs again
 TICK_BUDGET_MS = 30
+#: The export's frame data is computed on the window's frame worker below every view's
+#: job (field_view.PRIORITY: 0-3): the views the user looks at always go first.
+EXPORT_PRIORITY = 10.0
 FIGURE_SIZES = ("1600x900", "1280x720", "1920x1080", "1080x1080", "800x800")
 
 
@@ -32,10 +38,13 @@ class AnimationJob(QObject):
     progress = Signal(int, int)
     ended = Signal(object, str)
 
-    def __init__(self, session, spec, out: str, *, field=None, window=None, parent=None):
+    def __init__(
+        self, session, spec, out: str, *, field=None, window=None, worker=None, parent=None
+    ):
         super().__init__(parent)
         self.session, self.spec, self.out, self.field = session, spec, out, field
         self.window_regions = window  # {view: (x0, x1, y0, y1)} the window shows
+        self.worker = worker  # the window's FrameWorker (None: a thread of the export's)
         self.done = 0
         self._writer = self._frames = self._composer = None
         self._io = ThreadPoolExecutor(1, thread_name_prefix="flowviz-encode")
@@ -62,9 +71,24 @@ class AnimationJob(QObject):
             field=self.field,
             window=self.window_regions,
         )
-        self._frames = animation.FrameQueue(pics, spec.times())
+        submit = self._on_worker if self.worker is not None else None
+        self._frames = animation.FrameQueue(pics, spec.times(), submit=submit)
         self._writer = open_writer(target)
         self._timer.start()
+
+    def _on_worker(self, fn, *args) -> Future:
+        """fn(*args) on the window's frame worker, after every job of its views; a Future
+        of its result (set on the UI thread, where the tick polls it)."""
+        future: Future = Future()
+        self.worker.submit(
+            lambda: fn(*args),
+            future.set_result,
+            priority=EXPORT_PRIORITY,
+            alive=lambda: not future.cancelled(),
+            owner=self,
+            on_failed=lambda message: future.set_exception(RuntimeError(message)),
+        )
+        return future
 
     def cancel(self) -> None:
         """Stop and leave no file (an existing one of that name stays as it was)."""
@@ -105,6 +129,8 @@ class AnimationJob(QObject):
             self._writer.abort()
         if self._frames is not None:
             self._frames.close()
+        if self.worker is not None:
+            self.worker.cancel(self)
         if self._composer is not None:
             self._composer.close()
         self._writer = self._frames = self._composer = None
@@ -190,6 +216,7 @@ class ExportController(QObject):
             out,
             field=self._field(),
             window=self.regions(),
+            worker=self.window.worker,
             parent=self,
         )
         try:

@@ -9,9 +9,13 @@ is no display.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,9 @@ THEMES = ("light", "dark")
 REGIONS = ("window", "fit")
 #: share of the fitted rectangle added on each side (markers and trails stay inside)
 FIT_PAD = 0.04
+#: fit_gif's estimate (two frames) ran up to 10 % under the file on a gallery session: it
+#: must fit with this factor
+FIT_MARGIN = 1.15
 
 
 class Cancelled(Exception):
@@ -260,6 +267,24 @@ def setup(session: Session, spec: Spec, *, width: int, height: int, field=None, 
     return composer, fitted
 
 
+@contextlib.contextmanager
+def with_palette(target, spec: Spec):
+    """target with its GIF palette (gif.write_palette of the export's style) in a temporary
+    folder for as long as the export runs; other formats as they are."""
+    if target.format != "gif":
+        yield target
+        return
+    from flowviz.export.gif import write_palette
+    from flowviz.render.style import Style
+
+    folder = Path(tempfile.mkdtemp(prefix="flowviz-palette-"))
+    try:
+        png = write_palette(Style(dark=spec.theme == "dark"), folder / "palette.png")
+        yield dataclasses.replace(target, palette=str(png))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def export(
     session: Session,
     spec: Spec,
@@ -286,7 +311,7 @@ def export(
     )
     frames = FrameQueue(pics, spec.times())
     try:
-        with open_writer(target) as writer:
+        with with_palette(target, spec) as target, open_writer(target) as writer:
             for i in range(spec.frames):
                 if cancelled is not None and cancelled():
                     raise Cancelled
@@ -298,6 +323,57 @@ def export(
         frames.close()
         composer.close()
     return target.path
+
+
+def fit_gif(session: Session, spec: Spec, max_bytes: float, *, field=None, window=None):
+    """(spec, bytes): the first (fps, scale) of gif.LADDER, at most spec's own, at which
+    the GIF is estimated to fit max_bytes (the same duration), with that estimate; the
+    last one tried if none fits. The estimate encodes frames of this export: the middle
+    one in full, and its change to the next one at that frame rate."""
+    from flowviz.export.gif import LADDER, encoded_bytes, write_palette
+    from flowviz.render.style import Style
+
+    qt_app()
+    duration = spec.frames / spec.fps
+    ladder = [(f, s) for f, s in LADDER if f <= spec.fps] or [(spec.fps, LADDER[-1][1])]
+    session = prepare(session, spec, field=field)
+    paths: dict = {}
+    data: dict = {}  # frame data by (view, t, extent): the same for every size of one shape
+    mid = (spec.t0 + spec.t1) / 2
+    step = (spec.t1 - spec.t0) * (-1 if spec.direction == "reverse" else 1)
+    folder = Path(tempfile.mkdtemp(prefix="flowviz-fit-"))
+    try:
+        png = write_palette(Style(dark=spec.theme == "dark"), folder / "palette.png")
+        for fps, scale in ladder:
+            w, h = (max(16, 2 * round(v * scale / 2)) for v in (spec.width, spec.height))
+            n = max(2, round(duration * fps))
+            cand = dataclasses.replace(spec, width=w, height=h, fps=float(fps), frames=n)
+            composer, pics = setup(session, cand, width=w, height=h, field=field, window=window)
+            try:
+                for view, pic in pics.items():  # the paths do not depend on the size
+                    memo = getattr(pic, "_memo", None)
+                    if memo is not None:
+                        if view not in paths:
+                            paths[view] = pic.trajectories(pic.starts)
+                        memo["traj"] = paths[view]
+                extents = composer.extents()
+
+                def frame(t, pics=pics, extents=extents, composer=composer):
+                    key = lambda v: (v, round(t, 9), tuple(round(e, 6) for e in extents[v]))  # noqa: E731
+                    out = {v: data.get(key(v)) or data.setdefault(key(v), p.at(t))
+                           for v, p in pics.items()}  # fmt: skip
+                    return composer.render(out, t)
+
+                a, b = frame(mid), frame(mid + step / max(n - 1, 1))
+            finally:
+                composer.close()
+            one = encoded_bytes([a], png, fps)
+            size = one + (n - 1) * (encoded_bytes([a, b], png, fps) - one)
+            if size * FIT_MARGIN <= max_bytes:
+                break
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return cand, round(size)
 
 
 class FrameQueue:

@@ -12,6 +12,7 @@ unchanged; Cancel removes everything written.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -46,7 +47,7 @@ class AnimationJob(QObject):
         self.window_regions = window  # {view: (x0, x1, y0, y1)} the window shows
         self.worker = worker  # the window's FrameWorker (None: a thread of the export's)
         self.done = 0
-        self._writer = self._frames = self._composer = None
+        self._writer = self._frames = self._composer = self._palette = None
         self._io = ThreadPoolExecutor(1, thread_name_prefix="flowviz-encode")
         self._writes: deque = deque()
         self._timer = QTimer(self, interval=5)
@@ -61,7 +62,8 @@ class AnimationJob(QObject):
         target = plan(
             self.out, width=spec.width, height=spec.height, fps=spec.fps, frames=spec.frames
         )
-        self.target = target
+        self._palette = contextlib.ExitStack()
+        self.target = target = self._palette.enter_context(animation.with_palette(target, spec))
         session = animation.prepare(self.session, spec, field=self.field)
         self._composer, pics = animation.setup(
             session,
@@ -131,9 +133,11 @@ class AnimationJob(QObject):
             self._frames.close()
         if self.worker is not None:
             self.worker.cancel(self)
+        if self._palette is not None:
+            self._palette.close()
         if self._composer is not None:
             self._composer.close()
-        self._writer = self._frames = self._composer = None
+        self._writer = self._frames = self._composer = self._palette = None
         self.ended.emit(path, error)
 
 

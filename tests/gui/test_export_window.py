@@ -282,3 +282,20 @@ def test_exporting_never_changes_what_the_window_shows(qtbot, window, tmp_path):
     for k in keys:
         mean, share = _differ(during[k], _grab(window.view(k)))
         assert mean <= MEAN_TOLERANCE and share <= SHARE_TOLERANCE, k
+
+
+def test_the_dialog_estimates_the_size_and_scales_a_gif(window):
+    from flowviz.gui.export.dialog import ExportDialog
+
+    d = ExportDialog(window.settings, ("marginal",), window)
+    d.format.setCurrentIndex(d.format.findData("gif"))
+    d.size.setCurrentIndex(d.size.findData("1280x720"))
+    full = d.estimate.text()
+    assert "MB" in full and "1280 × 720" in full
+    d.scale.setCurrentIndex(d.scale.findData("0.5"))
+    assert "640 × 360" in d.estimate.text()
+    mb = [float(text.split()[1]) for text in (full, d.estimate.text())]
+    assert mb[1] < 0.3 * mb[0]
+    assert (d.spec().width, d.spec().height) == (640, 360)
+    d.region.setCurrentIndex(d.region.findData("fit"))
+    assert d.spec().region == "fit"

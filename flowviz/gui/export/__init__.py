@@ -196,7 +196,12 @@ class ExportController(QObject):
     def export_animation_dialog(self) -> None:
         from flowviz.gui.export.dialog import ExportDialog  # on first use, not at start-up
 
-        dialog = ExportDialog(self.window.settings, self.window.state.session.views, self.window)
+        dialog = ExportDialog(
+            self.window.settings,
+            self.window.state.session.views,
+            self.window,
+            dark=self.window.style_.dark,
+        )
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         try:

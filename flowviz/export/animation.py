@@ -16,7 +16,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,9 @@ THEMES = ("light", "dark")
 REGIONS = ("window", "fit")
 #: share of the fitted rectangle added on each side (markers and trails stay inside)
 FIT_PAD = 0.04
+#: Frames handed to the encoder's pipe on a thread of their own while the next is drawn
+#: (0: written on the drawing thread, as before; bench_export compares the two).
+WRITE_AHEAD = 2
 #: fit_gif's estimate (two frames) ran up to 10 % under the file on a gallery session: it
 #: must fit with this factor
 FIT_MARGIN = 1.15
@@ -311,14 +316,27 @@ def export(
     )
     frames = FrameQueue(pics, spec.times())
     try:
-        with with_palette(target, spec) as target, open_writer(target) as writer:
+        with (
+            with_palette(target, spec) as target,
+            open_writer(target) as writer,
+            ThreadPoolExecutor(1, thread_name_prefix="flowviz-write") as io,
+        ):
+            writes: deque = deque()
             for i in range(spec.frames):
                 if cancelled is not None and cancelled():
                     raise Cancelled
                 t, views = frames.next()
-                writer.write(composer.render(views, t))
+                img = composer.render(views, t)
+                if WRITE_AHEAD:  # the pipe may block while ffmpeg catches up: not us
+                    while len(writes) >= WRITE_AHEAD:
+                        writes.popleft().result()  # an encoder error surfaces here
+                    writes.append(io.submit(writer.write, img))
+                else:
+                    writer.write(img)
                 if progress is not None:
                     progress(i + 1, spec.frames)
+            for w in writes:
+                w.result()
     finally:
         frames.close()
         composer.close()

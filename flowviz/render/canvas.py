@@ -52,6 +52,21 @@ def fit_region(box: pg.ViewBox, region) -> None:
     box.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
 
+def shown_region(region, width: float, height: float) -> tuple[float, float, float, float]:
+    """The rectangle (x0, x1, y0, y1) a width x height pixel plot shows when region is
+    fitted into it with square pixels (centred; the longer side shows more)."""
+    x0, x1, y0, y1 = (float(v) for v in region)
+    cx, cy, hx, hy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
+    if width <= 0 or height <= 0:
+        return (x0, x1, y0, y1)
+    a = width / height
+    if hx / hy < a:
+        hx = hy * a
+    else:
+        hy = hx / a
+    return (cx - hx, cx + hx, cy - hy, cy + hy)
+
+
 def origin_extent(region) -> tuple[float, float]:
     """Half-widths about the origin that cover the rectangle (x0, x1, y0, y1): what a
     picture's grids (centred on the origin) must cover to fill it."""
@@ -87,8 +102,6 @@ class Canvas:
 
     def shown(self) -> tuple[float, float, float, float]:
         """The rectangle the plot shows (its region fitted to its data area)."""
-        from flowviz.render.composer import shown_region
-
         box = self.plot.getViewBox()
         return shown_region(self._region, box.width(), box.height())
 

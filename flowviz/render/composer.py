@@ -33,7 +33,7 @@ VIEW_TITLES = {
     "learned": "Learned &nbsp; v<sub>θ</sub>(x, t)",
 }
 #: Text sizes in units (text_unit): view names, the heading, the footer, tick labels and
-#: keys. At 1280x720 (18 px a unit): names 23 px, ticks and keys 15 px.
+#: keys. At 1280x720 (18 px a unit): names 22 px, ticks and keys 15 px.
 NAME, HEADING, FOOTER, TICKS, KEYS = 1.25, 1.5, 1.0, 0.82, 0.82
 #: Shares (width, height, area) of a panel a key may take before it shrinks: a narrow
 #: portrait panel still gets keys of the frame's text size.
@@ -100,21 +100,6 @@ def layout(
         plots.append((x0, y0 + name_h, x1 - x0, max(1, y1 - y0 - name_h)))
     footer_rect = QRectF(margin, bottom, width - 2 * margin, foot_h) if footer else None
     return Layout(title_rect, names_r, plots, footer_rect, font_px=unit, margin=margin)
-
-
-def shown_region(region, width: float, height: float) -> tuple[float, float, float, float]:
-    """The rectangle (x0, x1, y0, y1) a width x height pixel plot shows when region is
-    fitted into it with square pixels (centred; the longer side shows more)."""
-    x0, x1, y0, y1 = (float(v) for v in region)
-    cx, cy, hx, hy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
-    if width <= 0 or height <= 0:
-        return (x0, x1, y0, y1)
-    a = width / height
-    if hx / hy < a:
-        hx = hy * a
-    else:
-        hy = hx / a
-    return (cx - hx, cx + hx, cy - hy, cy + hy)
 
 
 class Composer:

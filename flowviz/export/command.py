@@ -54,7 +54,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "session's views)",
     )
     e.add_argument(
-        "--frames", type=int, default=120, help="frames from t0 to t1 (default 120: 4 s at 30)"
+        "--frames",
+        type=int,
+        default=120,
+        help="frames in the animation (default 120: 4 s at 30 frames/s)",
     )
     e.add_argument(
         "--fps", type=float, default=30.0, help="frames per second of the file (default 30)"
@@ -90,16 +93,28 @@ def add_parser(sub) -> argparse.ArgumentParser:
     e.add_argument("--poly-n", type=float, help="exponent of the polynomial path (default 2)")
     e.add_argument("--particles", type=int, help="particles (default 3000, or the session's)")
     e.add_argument("--trails", type=int, help="trail length in time steps (0: none; default 6)")
-    e.add_argument("--arrows", choices=choices.ARROWS, help="default: length")
-    e.add_argument("--heatmap", choices=choices.HEAT, help="default: density")
+    e.add_argument(
+        "--arrows",
+        choices=choices.ARROWS,
+        help="the field as arrows whose length is the speed, unit arrows coloured by speed, "
+        "streamlines, or none (default length, or the session's)",
+    )
+    e.add_argument(
+        "--heatmap",
+        choices=choices.HEAT,
+        help="the heat layer: the density p_t, the speed |u_t|, or none (default density, or "
+        "the session's)",
+    )
     e.add_argument(
         "--layout",
         choices=LAYOUTS,
         help="views in a row, a grid, or auto: cells closest to square (default: auto, or "
         "the session's)",
     )
-    e.add_argument("--reverse", action="store_true", help="data -> noise")
-    e.add_argument("--loop", action="store_true", help="noise -> data -> noise")
+    e.add_argument("--reverse", action="store_true", help="play data -> noise (t from 1 down to 0)")
+    e.add_argument(
+        "--loop", action="store_true", help="play noise -> data -> noise, ending where it began"
+    )
     e.add_argument(
         "--theme", default="light", choices=("light", "dark"), help="background (default light)"
     )

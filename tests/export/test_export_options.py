@@ -134,7 +134,8 @@ def test_every_export_flag_says_what_it_does():
     export = sub.choices["export"]
     for action in export._actions:
         if action.option_strings and action.dest != "help":
-            assert action.help and len(action.help) > 8, action.option_strings
+            assert action.help and len(action.help) >= 15, action.option_strings
+            assert not action.help.startswith("default"), action.option_strings
 
 
 def test_dry_run_says_what_would_be_made_and_makes_nothing(tmp_path, capsys):

@@ -223,6 +223,8 @@ class Composer:
                 if doc.idealWidth() <= width or size <= 8:
                     break
                 size = max(8, min(size - 1, math.floor(size * width / doc.idealWidth())))
+            if len(self._docs) >= 64:  # the footer's t changes every frame: stay flat
+                self._docs.clear()
             self._docs[key] = doc
         return doc
 

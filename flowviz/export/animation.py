@@ -375,14 +375,10 @@ def fit_gif(session: Session, spec: Spec, max_bytes: float, *, field=None, windo
                             paths[view] = pic.trajectories(pic.starts)
                         memo["traj"] = paths[view]
                 extents = composer.extents()
-
-                def frame(t, pics=pics, extents=extents, composer=composer):
-                    key = lambda v: (v, round(t, 9), tuple(round(e, 6) for e in extents[v]))  # noqa: E731
-                    out = {v: data.get(key(v)) or data.setdefault(key(v), p.at(t))
-                           for v, p in pics.items()}  # fmt: skip
-                    return composer.render(out, t)
-
-                a, b = frame(mid), frame(mid + step / max(n - 1, 1))
+                a, b = (
+                    composer.render(_cached(data, pics, extents, t), t)
+                    for t in (mid, mid + step / max(n - 1, 1))
+                )
             finally:
                 composer.close()
             one = encoded_bytes([a], png, fps)
@@ -392,6 +388,18 @@ def fit_gif(session: Session, spec: Spec, max_bytes: float, *, field=None, windo
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return cand, round(size)
+
+
+def _cached(cache: dict, pics: dict, extents: dict, t: float) -> dict:
+    """{view: ViewFrame} at t, from cache where a picture of the same view and extent gave
+    it already (pictures of one Session differ only by their extents)."""
+    out = {}
+    for view, pic in pics.items():
+        key = (view, round(t, 9), tuple(round(e, 6) for e in extents[view]))
+        if key not in cache:
+            cache[key] = pic.at(t)
+        out[view] = cache[key]
+    return out
 
 
 class FrameQueue:

@@ -177,6 +177,7 @@ class Composer:
         return to_array(img)
 
     def footer(self, t: float) -> str:
+        """The footer's rich text at t: the time label and the caption."""
         parts = []
         if self.time_label:
             parts.append(f"<b>t = {t:.2f}</b>")

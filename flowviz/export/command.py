@@ -352,11 +352,17 @@ def _session_and_field(args, load_points):
         sigma_min=args.sigma_min if args.sigma_min is not None else (c.sigma_min if c else 0.0),
         n=args.poly_n if args.poly_n is not None else (c.poly_n if c else 2.0),
     )
+    from flowviz.core.frames import typical_point
+
+    points = np.asarray(data, np.float32)
     session = Session(
-        data=np.asarray(data, np.float32),
+        data=points,
         source=None if source is None else np.asarray(source, np.float32),
         path=path,
         origin=Path(args.data).name if args.data else "moons",
+        # a z for the Conditional view, as the window picks one when data appear (a session
+        # file brings its own selection, or none, as its window showed)
+        selected=typical_point(points) if len(points) else -1,
     )
     if args.train_steps and not (args.dry_run and args.max_size is None):
         field = _train(session, args)  # a dry run trains only to measure a GIF's frames

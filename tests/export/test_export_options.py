@@ -168,3 +168,21 @@ def test_bad_options_fail_in_one_line(tmp_path, capsys, args, words):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0]
     assert not list(tmp_path.iterdir())
+
+
+def test_the_command_line_picks_a_z_as_the_window_does_and_a_session_keeps_its_own(
+    tmp_path, monkeypatch
+):
+    from flowviz.cli import main
+    from flowviz.sessions import file
+
+    seen = []
+    monkeypatch.setattr(animation, "export", lambda s, spec, out, **_kw: seen.append(s) or out)
+    argv = ["export", "--n", "100", "--frames", "2", "--quiet", "--out", str(tmp_path / "a.gif")]
+    assert main(argv) == 0
+    assert 0 <= seen[-1].selected < 100
+    saved = tmp_path / "none.flowviz"
+    file.save(saved, Session(data=data.preset("moons", 80, seed=0).numpy()))
+    assert main(["export", "--session", str(saved), "--frames", "2", "--quiet",
+                 "--out", str(tmp_path / "b.gif")]) == 0  # fmt: skip
+    assert seen[-1].selected == -1  # the window showed no z: neither does the export

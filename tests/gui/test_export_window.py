@@ -299,3 +299,20 @@ def test_the_dialog_estimates_the_size_and_scales_a_gif(window):
     assert (d.spec().width, d.spec().height) == (640, 360)
     d.region.setCurrentIndex(d.region.findData("fit"))
     assert d.spec().region == "fit"
+
+
+def test_space_during_an_export_plays_and_never_cancels_it(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    exporter = window.extensions["export"]
+    spec = Spec(views=("marginal",), width=320, height=192, fps=10, frames=300)
+    job = exporter.export_animation(str(tmp_path / "space.mp4"), spec)
+    qtbot.waitUntil(lambda: job.done >= 1)
+    button = exporter.progress_dialog.findChild(QPushButton)
+    assert button.focusPolicy() == Qt.FocusPolicy.NoFocus
+    for target in (exporter.progress_dialog, button):  # even with the dialog in front
+        qtbot.keyClick(target, Qt.Key.Key_Space)
+    assert exporter.job is job  # not cancelled
+    assert QApplication.focusWidget() is not button
+    with qtbot.waitSignal(job.ended, timeout=90_000):
+        job.cancel()

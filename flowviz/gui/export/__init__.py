@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QProgressDialog, QPushButton
 
 #: ms of UI time a tick may spend drawing frames before the event loop runs again
 TICK_BUDGET_MS = 30
@@ -238,6 +238,11 @@ class ExportController(QObject):
         dialog = QProgressDialog(f"Exporting {Path(out).name}…", "Cancel", 0, spec.frames)
         dialog.setWindowTitle("Export animation")
         dialog.setWindowModality(Qt.WindowModality.NonModal)
+        # The window keeps the keyboard: Space plays and pauses there, and must never press
+        # Cancel (the button takes no focus; a click still reaches it).
+        dialog.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        for button in dialog.findChildren(QPushButton):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         dialog.setMinimumDuration(0)
         dialog.canceled.connect(job.cancel)
         job.progress.connect(lambda done, _n: dialog.setValue(done))

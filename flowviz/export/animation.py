@@ -9,9 +9,16 @@ is no display.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import math
 import os
+import shutil
 import sys
+import tempfile
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +29,17 @@ from flowviz.session import Session
 
 DIRECTIONS = ("forward", "reverse", "loop")
 THEMES = ("light", "dark")
+#: region choices: the window's (each view's, or the Session camera's square without a
+#: window), or fitted to everything drawn; or a rectangle (x0, x1, y0, y1)
+REGIONS = ("window", "fit")
+#: share of the fitted rectangle added on each side (markers and trails stay inside)
+FIT_PAD = 0.04
+#: Frames handed to the encoder's pipe on a thread of their own while the next is drawn
+#: (0: written on the drawing thread, as before; bench_export compares the two).
+WRITE_AHEAD = 2
+#: fit_gif's estimate (two frames) ran 10-18 % under the file (a gallery session, moons): it
+#: must fit with this factor
+FIT_MARGIN = 1.25
 
 
 class Cancelled(Exception):
@@ -47,6 +65,7 @@ class Spec:
     time_label: bool = True
     caption: bool = True
     theme: str = "light"
+    region: str | tuple[float, float, float, float] = "window"
 
     def __post_init__(self):
         if not self.views or any(v not in choices.VIEWS for v in self.views):
@@ -59,6 +78,13 @@ class Spec:
             raise ValueError(
                 f"the time range must be two different t in [0, 1]: {self.t0}, {self.t1}"
             )
+        if isinstance(self.region, str):
+            if self.region not in REGIONS:
+                raise ValueError(f"region must be window, fit or x0,x1,y0,y1: {self.region!r}")
+        else:
+            x0, x1, y0, y1 = (float(v) for v in self.region)
+            if not (all(map(math.isfinite, (x0, x1, y0, y1))) and x0 < x1 and y0 < y1):
+                raise ValueError(f"a region needs finite x0 < x1 and y0 < y1: {self.region}")
 
     def times(self) -> np.ndarray:
         """t of each frame: (frames,), from t0 to t1 (reversed for "reverse"; "loop" goes
@@ -94,18 +120,60 @@ def one_torch_thread() -> None:
 
 
 def prepare(session: Session, spec: Spec, *, field=None) -> Session:
-    """The Session to export: a z selected for the Conditional view, particles flowing in
-    the export's direction. field: the learned field (needed for the "learned" view)."""
-    from flowviz.core.frames import typical_point
-
+    """The Session to export: the window's state (its selected z or none, layers,
+    particles, trails), particles flowing in the export's direction. field: the learned
+    field (needed for the "learned" view)."""
     if not len(session.data):
         raise ValueError("there are no data points to show")
     if "learned" in spec.views and field is None:
         raise ValueError("the learned view needs a trained model: give a checkpoint")
-    patch = {"display": {"reverse": spec.direction == "reverse"}}
-    if session.selected < 0:
-        patch["selected"] = typical_point(session.data)
-    return session.patch(**patch)
+    return session.patch(display={"reverse": spec.direction == "reverse"})
+
+
+def camera_region(session: Session) -> tuple[float, float, float, float]:
+    """The Session camera's square (x0, x1, y0, y1): what a view shows before any window
+    gave it a shape."""
+    (cx, cy), h = session.camera.center, session.camera.half
+    return (cx - h, cx + h, cy - h, cy + h)
+
+
+def fit_region(session: Session, pics: dict) -> tuple[float, float, float, float]:
+    """A rectangle around everything drawn: data, source, and the particles' whole paths
+    (every time step), padded by FIT_PAD on each side."""
+    import numpy as np
+
+    parts = [session.data]
+    if session.source is not None:
+        parts.append(session.source)
+    for pic in pics.values():
+        if pic is None:
+            continue
+        memo = getattr(pic, "_memo", None)
+        if memo is not None:  # a field picture: its particles' paths (kept for at())
+            traj = memo.get("traj")
+            if traj is None:
+                traj = memo["traj"] = pic.trajectories(pic.starts)
+            parts.append(traj.reshape(-1, 2))
+        else:  # the conditional picture: its particles at every time step
+            parts += [pic.at(float(t)).particles for t in np.linspace(0, 1, 21)]
+    pts = np.concatenate([np.asarray(p, np.float64).reshape(-1, 2) for p in parts])
+    pts = pts[np.isfinite(pts).all(1)]
+    lo, hi = pts.min(0), pts.max(0)
+    pad = FIT_PAD * max(float((hi - lo).max()), 1e-3)
+    return (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
+
+
+def regions_of(session: Session, spec: Spec, pics: dict | None = None, window=None) -> dict:
+    """{view: (x0, x1, y0, y1)} each exported view shows, before it is fitted to its panel:
+    window: {view: rectangle} the window's views show now (region "window"); without it
+    the camera's square; "fit" needs pics (pictures_of)."""
+    if spec.region == "fit":
+        rect = fit_region(session, pics or {})
+        return {v: rect for v in spec.views}
+    if spec.region != "window":
+        return {v: tuple(float(x) for x in spec.region) for v in spec.views}
+    cam = camera_region(session)
+    return {v: tuple((window or {}).get(v, cam)) for v in spec.views}
 
 
 def pictures_of(session: Session, views, *, field=None, extents: dict | None = None) -> dict:
@@ -118,12 +186,37 @@ def pictures_of(session: Session, views, *, field=None, extents: dict | None = N
     for view in views:
         extent = (extents or {}).get(view, (LIM, LIM))
         if view == "conditional":
-            out[view] = pictures.conditional(session, extent=extent)
+            pic = pictures.conditional(session, extent=extent)
+            out[view] = pic if pic is not None else PointsOnly(session)
         elif view == "marginal":
             out[view] = pictures.marginal(session, extent=extent)
         else:
             out[view] = pictures.learned(session, field, extent=extent)
     return out
+
+
+class PointsOnly:
+    """What the Conditional view shows while no z is selected: the data (and drawn
+    source) points alone, as the window draws them."""
+
+    def __init__(self, session: Session):
+        import numpy as np
+
+        d = session.display
+        self.data = session.data if d.show_data else np.zeros((0, 2), np.float32)
+        self.source = session.source if d.show_data else None
+        self.arrows = d.arrows
+
+    def at(self, t: float):
+        import numpy as np
+
+        from flowviz.core.frames import ViewFrame
+
+        none = np.zeros((0, 2), np.float32)
+        return ViewFrame(
+            t=float(t), field=None, arrows=self.arrows, particles=none, starts=none,
+            trails=None, data=self.data, source=self.source,
+        )  # fmt: skip
 
 
 def caption_of(session: Session) -> str:
@@ -140,7 +233,9 @@ def caption_of(session: Session) -> str:
     )
 
 
-def composer_for(session: Session, spec: Spec, *, width: int, height: int):
+def composer_for(
+    session: Session, spec: Spec, *, width: int, height: int, regions: dict | None = None
+):
     from flowviz.render.composer import Composer
     from flowviz.render.style import Style
 
@@ -153,7 +248,46 @@ def composer_for(session: Session, spec: Spec, *, width: int, height: int):
         time_label=spec.time_label,
         caption=caption_of(session) if spec.caption else "",
         layout_choice=session.display.layout,
+        regions=regions,
     )
+
+
+def setup(session: Session, spec: Spec, *, width: int, height: int, field=None, window=None):
+    """(composer, pictures) of an export: the regions (Spec.region; window: {view:
+    rectangle} the window's views show), each view's picture made for what its panel
+    shows. The pictures of a "fit" region keep the particles' paths computed to fit it."""
+    composer = composer_for(session, spec, width=width, height=height)
+    try:
+        pics = None
+        if spec.region == "fit":
+            pics = pictures_of(session, spec.views, field=field, extents=composer.extents())
+        composer.set_regions(regions_of(session, spec, pics, window))
+        fitted = pictures_of(session, spec.views, field=field, extents=composer.extents())
+        for view, pic in (pics or {}).items():  # the paths computed for the fit stay
+            if hasattr(pic, "_memo") and "traj" in pic._memo:
+                fitted[view]._memo["traj"] = pic._memo["traj"]
+    except BaseException:
+        composer.close()
+        raise
+    return composer, fitted
+
+
+@contextlib.contextmanager
+def with_palette(target, spec: Spec):
+    """target with its GIF palette (gif.write_palette of the export's style) in a temporary
+    folder for as long as the export runs; other formats as they are."""
+    if target.format != "gif":
+        yield target
+        return
+    from flowviz.export.gif import write_palette
+    from flowviz.render.style import Style
+
+    folder = Path(tempfile.mkdtemp(prefix="flowviz-palette-"))
+    try:
+        png = write_palette(Style(dark=spec.theme == "dark"), folder / "palette.png")
+        yield dataclasses.replace(target, palette=str(png))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def export(
@@ -162,11 +296,13 @@ def export(
     out: str | os.PathLike,
     *,
     field=None,
+    window: dict | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> Path:
     """Write the animation of session to out (the extension chooses the format: .mp4,
-    .gif, .webm, or a folder of PNG frames). Everything is checked before the first frame
+    .gif, .webm, or a folder of PNG frames); window: {view: (x0, x1, y0, y1)} the
+    window's views show (for region "window"). Everything is checked before the first frame
     (ExportError / ValueError); progress(done, total) after each frame; cancelled() is
     asked before each frame (True: stop, leave nothing: raises Cancelled)."""
     from flowviz.export.writers import open_writer, plan
@@ -175,39 +311,117 @@ def export(
     session = prepare(session, spec, field=field)
     qt_app()
     one_torch_thread()
-    composer = composer_for(session, spec, width=target.width, height=target.height)
-    pics = pictures_of(session, spec.views, field=field, extents=composer.extents())
-    cam = session.camera
+    composer, pics = setup(
+        session, spec, width=target.width, height=target.height, field=field, window=window
+    )
     frames = FrameQueue(pics, spec.times())
     try:
-        with open_writer(target) as writer:
+        with (
+            with_palette(target, spec) as target,
+            open_writer(target) as writer,
+            ThreadPoolExecutor(1, thread_name_prefix="flowviz-write") as io,
+        ):
+            writes: deque = deque()
             for i in range(spec.frames):
                 if cancelled is not None and cancelled():
                     raise Cancelled
                 t, views = frames.next()
-                writer.write(composer.render(views, t, center=cam.center, half=cam.half))
+                img = composer.render(views, t)
+                if WRITE_AHEAD:  # the pipe may block while ffmpeg catches up: not us
+                    while len(writes) >= WRITE_AHEAD:
+                        writes.popleft().result()  # an encoder error surfaces here
+                    writes.append(io.submit(writer.write, img))
+                else:
+                    writer.write(img)
                 if progress is not None:
                     progress(i + 1, spec.frames)
+            for w in writes:
+                w.result()
     finally:
         frames.close()
         composer.close()
     return target.path
 
 
+def fit_gif(session: Session, spec: Spec, max_bytes: float, *, field=None, window=None):
+    """(spec, bytes): the first (fps, scale) of gif.LADDER, at most spec's own, at which
+    the GIF is estimated to fit max_bytes (the same duration), with that estimate; the
+    last one tried if none fits. The estimate encodes frames of this export: the middle
+    one in full, and its change to the next one at that frame rate."""
+    from flowviz.export.gif import LADDER, encoded_bytes, write_palette
+    from flowviz.render.style import Style
+
+    qt_app()
+    duration = spec.frames / spec.fps
+    ladder = [(f, s) for f, s in LADDER if f <= spec.fps] or [(spec.fps, LADDER[-1][1])]
+    session = prepare(session, spec, field=field)
+    paths: dict = {}
+    data: dict = {}  # frame data by (view, t, extent): the same for every size of one shape
+    mid = (spec.t0 + spec.t1) / 2
+    step = (spec.t1 - spec.t0) * (-1 if spec.direction == "reverse" else 1)
+    folder = Path(tempfile.mkdtemp(prefix="flowviz-fit-"))
+    try:
+        png = write_palette(Style(dark=spec.theme == "dark"), folder / "palette.png")
+        for fps, scale in ladder:
+            w, h = (max(16, 2 * round(v * scale / 2)) for v in (spec.width, spec.height))
+            n = max(2, round(duration * fps))
+            cand = dataclasses.replace(spec, width=w, height=h, fps=float(fps), frames=n)
+            composer, pics = setup(session, cand, width=w, height=h, field=field, window=window)
+            try:
+                for view, pic in pics.items():  # the paths do not depend on the size
+                    memo = getattr(pic, "_memo", None)
+                    if memo is not None:
+                        if view not in paths:
+                            paths[view] = pic.trajectories(pic.starts)
+                        memo["traj"] = paths[view]
+                extents = composer.extents()
+                a, b = (
+                    composer.render(_cached(data, pics, extents, t), t)
+                    for t in (mid, mid + step / max(n - 1, 1))
+                )
+            finally:
+                composer.close()
+            one = encoded_bytes([a], png, fps)
+            size = one + (n - 1) * (encoded_bytes([a, b], png, fps) - one)
+            if size * FIT_MARGIN <= max_bytes:
+                break
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return cand, round(size)
+
+
+def _cached(cache: dict, pics: dict, extents: dict, t: float) -> dict:
+    """{view: ViewFrame} at t, from cache where a picture of the same view and extent gave
+    it already (pictures of one Session differ only by their extents)."""
+    out = {}
+    for view, pic in pics.items():
+        key = (view, round(t, 9), tuple(round(e, 6) for e in extents[view]))
+        if key not in cache:
+            cache[key] = pic.at(t)
+        out[view] = cache[key]
+    return out
+
+
 class FrameQueue:
-    """The frame data {view: ViewFrame} of each t, computed in a thread a few frames ahead:
-    the math (torch, which releases the GIL) runs on one core while the caller renders on
-    the other and ffmpeg encodes. ready() says whether next() would return at once (the
-    window polls it, so its event loop never waits)."""
+    """The frame data {view: ViewFrame} of each t, computed a few frames ahead off the
+    caller's thread: the math (torch, which releases the GIL) runs on one core while the
+    caller renders on the other and ffmpeg encodes. ready() says whether next() would
+    return at once (the window polls it, so its event loop never waits). submit(fn, t) ->
+    Future runs fn(t) elsewhere (default: a thread of its own; the window passes its frame
+    worker at a priority below its views', so an export never holds up what it shows)."""
 
-    def __init__(self, pics: dict, times, depth: int = 3):
-        from concurrent.futures import ThreadPoolExecutor
-
+    def __init__(self, pics: dict, times, depth: int = 3, submit=None):
         self._pics = pics
         self._times = [float(t) for t in times]
         self._depth = depth
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="flowviz-export")
-        self._pending = [self._pool.submit(self._compute, t) for t in self._times[:depth]]
+        self._pool = None
+        if submit is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="flowviz-export")
+            submit = self._pool.submit
+        self._submit = submit
+        self._pending = [submit(self._compute, t) for t in self._times[:depth]]
         self._taken = 0
 
     def _compute(self, t: float):
@@ -220,7 +434,7 @@ class FrameQueue:
         result = self._pending.pop(0).result()
         k = self._taken + self._depth
         if k < len(self._times):
-            self._pending.append(self._pool.submit(self._compute, self._times[k]))
+            self._pending.append(self._submit(self._compute, self._times[k]))
         self._taken += 1
         return result
 
@@ -229,4 +443,5 @@ class FrameQueue:
         interrupted), end the thread."""
         for f in self._pending:
             f.cancel()
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)

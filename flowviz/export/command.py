@@ -10,6 +10,7 @@ extension of --out chooses the format (.mp4, .gif, .webm, or a folder for PNG fr
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 import time
@@ -34,7 +35,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     e.add_argument("--out", required=True, help="file (.mp4, .gif, .webm) or folder to write")
     e.add_argument("--data", help="a preset name or a .csv/.npy point file (default: moons)")
-    e.add_argument("--n", type=int, default=1000, help="points drawn from a preset")
+    e.add_argument("--n", type=int, default=1000, help="points drawn from a preset (default 1000)")
     e.add_argument("--source", help="a .csv/.npy source point set instead of N(0, I)")
     e.add_argument("--checkpoint", help="a trained model (.pt): adds the learned view")
     e.add_argument(
@@ -42,7 +43,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="a session file (.flowviz) saved in the window: exports exactly what was set up "
         "there (its data, path, display, views and trained network)",
     )
-    e.add_argument("--train-steps", type=int, default=0, help="train a model first (steps)")
+    e.add_argument(
+        "--train-steps", type=int, default=0, help="train a model first, this many steps"
+    )
     e.add_argument(
         "--view",
         default=None,
@@ -50,29 +53,75 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "marginal, plus learned with a model) or all (default: side-by-side, or the "
         "session's views)",
     )
-    e.add_argument("--frames", type=int, default=120)
-    e.add_argument("--fps", type=float, default=30.0)
-    e.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT in pixels")
-    e.add_argument("--path", choices=tuple(choices.PATHS), help="probability path")
-    e.add_argument("--sigma-min", type=float)
-    e.add_argument("--poly-n", type=float, help="exponent of the polynomial path")
+    e.add_argument(
+        "--frames",
+        type=int,
+        default=120,
+        help="frames in the animation (default 120: 4 s at 30 frames/s)",
+    )
+    e.add_argument(
+        "--fps", type=float, default=30.0, help="frames per second of the file (default 30)"
+    )
+    e.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT in pixels (default 1280x720)")
+    e.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply --size by this (0.25 to 1), e.g. 0.75 for a lighter GIF",
+    )
+    e.add_argument(
+        "--region",
+        default="window",
+        help="what each view shows: window (the window's default: the camera's square fitted "
+        "to the panel; a session's camera), fit (everything drawn: data, source, the "
+        "particles' whole paths) or x0,x1,y0,y1 (default: window)",
+    )
+    e.add_argument(
+        "--max-size",
+        type=float,
+        metavar="MB",
+        help="GIF only: lower the frame rate, then the size, until the file is estimated to "
+        "fit this many megabytes (measured on frames of this export)",
+    )
+    e.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say what would be made (frames, size, estimated seconds and bytes); make nothing",
+    )
+    e.add_argument("--path", choices=tuple(choices.PATHS), help="probability path (default condot)")
+    e.add_argument("--sigma-min", type=float, help="width σ_min kept at t = 1 (default 0)")
+    e.add_argument("--poly-n", type=float, help="exponent of the polynomial path (default 2)")
     e.add_argument("--particles", type=int, help="particles (default 3000, or the session's)")
     e.add_argument("--trails", type=int, help="trail length in time steps (0: none; default 6)")
-    e.add_argument("--arrows", choices=choices.ARROWS, help="default: length")
-    e.add_argument("--heatmap", choices=choices.HEAT, help="default: density")
+    e.add_argument(
+        "--arrows",
+        choices=choices.ARROWS,
+        help="the field as arrows whose length is the speed, unit arrows coloured by speed, "
+        "streamlines, or none (default length, or the session's)",
+    )
+    e.add_argument(
+        "--heatmap",
+        choices=choices.HEAT,
+        help="the heat layer: the density p_t, the speed |u_t|, or none (default density, or "
+        "the session's)",
+    )
     e.add_argument(
         "--layout",
         choices=LAYOUTS,
         help="views in a row, a grid, or auto: cells closest to square (default: auto, or "
         "the session's)",
     )
-    e.add_argument("--reverse", action="store_true", help="data -> noise")
-    e.add_argument("--loop", action="store_true", help="noise -> data -> noise")
-    e.add_argument("--theme", default="light", choices=("light", "dark"))
-    e.add_argument("--title", default="")
+    e.add_argument("--reverse", action="store_true", help="play data -> noise (t from 1 down to 0)")
+    e.add_argument(
+        "--loop", action="store_true", help="play noise -> data -> noise, ending where it began"
+    )
+    e.add_argument(
+        "--theme", default="light", choices=("light", "dark"), help="background (default light)"
+    )
+    e.add_argument("--title", default="", help="a heading over the views (default none)")
     e.add_argument("--no-time-label", action="store_true", help='no "t = 0.42" under the views')
     e.add_argument("--no-caption", action="store_true", help="no formula caption")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=int, default=0, help="seed of presets and training (default 0)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     return e
 
@@ -82,6 +131,19 @@ def _size(text: str) -> tuple[int, int]:
     if not m:
         raise ValueError(f"--size {text!r}: write it as WIDTHxHEIGHT, e.g. 1280x720")
     return int(m[1]), int(m[2])
+
+
+def _region(text: str):
+    """window, fit, or a rectangle (x0, x1, y0, y1) from "x0,x1,y0,y1"."""
+    if text in ("window", "fit"):
+        return text
+    try:
+        x0, x1, y0, y1 = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"--region {text!r}: write window, fit or x0,x1,y0,y1") from None
+    if not (x0 < x1 and y0 < y1) or not all(map(math.isfinite, (x0, x1, y0, y1))):
+        raise ValueError(f"--region {text!r}: needs finite x0 < x1 and y0 < y1")
+    return (x0, x1, y0, y1)
 
 
 def _views(text: str, learned: bool) -> tuple[str, ...]:
@@ -108,6 +170,15 @@ def run(args, *, load_points, check_inputs) -> int:
     from flowviz.export.writers import plan
 
     width, height = _size(args.size)
+    if not 0.25 <= args.scale <= 1.0:
+        raise ValueError(f"--scale must be from 0.25 to 1, got {args.scale:g}")
+    width, height = (max(16, round(v * args.scale)) for v in (width, height))
+    region = _region(args.region)
+    if args.max_size is not None:
+        if not args.out.lower().endswith(".gif"):
+            raise ValueError("--max-size is for GIF files: give --out NAME.gif")
+        if not args.max_size > 0:
+            raise ValueError(f"--max-size must be a positive number of MB, got {args.max_size:g}")
     if args.session and (args.data or args.source or args.checkpoint):
         raise ValueError("--session brings its own data and model: leave out --data, "
                          "--source and --checkpoint")  # fmt: skip
@@ -153,9 +224,8 @@ def run(args, *, load_points, check_inputs) -> int:
         time_label=not args.no_time_label,
         caption=not args.no_caption,
         theme=args.theme,
+        region=region,
     )
-    for note in target.notes:
-        print(f"flowviz: note: {note}", file=sys.stderr)
 
     if session_file is not None:
         session, field = _with_path_options(session_file[0], args), _field_of(session_file[1])
@@ -170,6 +240,24 @@ def run(args, *, load_points, check_inputs) -> int:
         "layout": args.layout,
     }
     session = session.patch(display={k: v for k, v in chosen.items() if v is not None})
+    fitted = None
+    if args.max_size is not None:
+        from flowviz.export.animation import fit_gif
+
+        spec, fitted = fit_gif(session, spec, args.max_size * 1e6, field=field)
+        target = plan(
+            args.out, width=spec.width, height=spec.height, fps=spec.fps, frames=spec.frames
+        )
+        print(
+            f"flowviz: note: --max-size {args.max_size:g} MB: {spec.fps:g} frames/s at "
+            f"{spec.width}x{spec.height}, estimated {fitted / 1e6:.1f} MB"
+            + ("" if fitted <= args.max_size * 1e6 else " (the smallest choice; still over)"),
+            file=sys.stderr,
+        )
+    for note in target.notes:
+        print(f"flowviz: note: {note}", file=sys.stderr)
+    if args.dry_run:
+        return _dry_run(target, spec, session, fitted)
     started = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
@@ -186,6 +274,26 @@ def run(args, *, load_points, check_inputs) -> int:
         if not args.quiet:
             sys.stderr.write("\n")
     print(f"wrote {path} ({spec.frames} frames, {spec.width}x{spec.height}, {spec.fps:g} fps)")
+    return 0
+
+
+def _dry_run(target, spec, session, fitted: int | None) -> int:
+    """Say what would be made; make nothing."""
+    from flowviz.export import gif
+
+    size = dict(width=spec.width, height=spec.height, frames=spec.frames)
+    nbytes = fitted if fitted is not None else gif.estimate(target.format, **size)
+    field_views = sum(v != "conditional" for v in spec.views)
+    secs = gif.seconds(
+        target.format, **size, particles=session.display.particles, views=field_views
+    )
+    how = "measured on its frames" if fitted is not None else "rough"
+    print(
+        f"would write {target.path} ({target.format}): {spec.frames} frames, "
+        f"{spec.width}x{spec.height}, {spec.fps:g} fps ({spec.frames / spec.fps:.1f} s), "
+        f"views {', '.join(spec.views)}, region {spec.region}; estimated "
+        f"{nbytes / 1e6:.1f} MB ({how}), about {secs:.0f} s to make"
+    )
     return 0
 
 
@@ -244,14 +352,20 @@ def _session_and_field(args, load_points):
         sigma_min=args.sigma_min if args.sigma_min is not None else (c.sigma_min if c else 0.0),
         n=args.poly_n if args.poly_n is not None else (c.poly_n if c else 2.0),
     )
+    from flowviz.core.frames import typical_point
+
+    points = np.asarray(data, np.float32)
     session = Session(
-        data=np.asarray(data, np.float32),
+        data=points,
         source=None if source is None else np.asarray(source, np.float32),
         path=path,
         origin=Path(args.data).name if args.data else "moons",
+        # a z for the Conditional view, as the window picks one when data appear (a session
+        # file brings its own selection, or none, as its window showed)
+        selected=typical_point(points) if len(points) else -1,
     )
-    if args.train_steps:
-        field = _train(session, args)
+    if args.train_steps and not (args.dry_run and args.max_size is None):
+        field = _train(session, args)  # a dry run trains only to measure a GIF's frames
     return session, field
 
 

@@ -10,7 +10,8 @@ A key is drawn at the text size asked for (the presenter scale, an export's size
 far as its view has room: it shrinks to at most MAX_WIDTH of the view's width, MAX_HEIGHT
 of its height and MAX_AREA of its area (a flat legend may be wide, a colour bar not),
 never below MIN_PIXELS text, so on a small view in presenter mode it leaves the data in
-sight.
+sight. The scene (render.scene) moves each key to the corner where it covers the fewest
+data points.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
         self._dpr = 0.0
         self._rect = QtCore.QRectF()
         self._wanted: float | None = None  # the point size asked for (None: the default)
+        self._room: tuple[float, float, float] | None = None  # (width, height, area) shares
         self._font = key_font()
         self.foreground: Colour = (30, 32, 38, 255)
         self.background: Colour = (255, 255, 255, 255)
@@ -63,11 +65,27 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
         self.foreground, self.background = foreground, background
         self._relayout()
 
-    def set_point_size(self, point_size: float | None) -> None:
+    def set_point_size(self, point_size: float | None, room=None) -> None:
         """Text size in points (None: the application font, at least MIN_POINT_SIZE),
-        smaller where the view has no room for it."""
+        smaller where the view has no room for it. room: the shares (width, height, area)
+        of the view the key may take (None: MAX_WIDTH, MAX_HEIGHT, MAX_AREA)."""
         self._wanted = point_size
+        self._room = None if room is None else tuple(room)
         self._relayout()
+
+    def corner(self) -> tuple[int, int]:
+        """The corner of its view the key sits in: (0 left / 1 right, 0 top / 1 bottom)."""
+        return self._corner
+
+    def set_corner(self, corner: tuple[int, int]) -> None:
+        """Move to another corner of the view, 8 px in from its edges."""
+        corner = (int(corner[0]), int(corner[1]))
+        if corner == self._corner:
+            return
+        self._corner = corner
+        self._offset = (8 if corner[0] == 0 else -8, 8 if corner[1] == 0 else -8)
+        if self.parentItem() is not None:
+            self.anchor(itemPos=corner, parentPos=corner, offset=self._offset)
 
     def point_size(self) -> float:
         """The text size drawn (the one asked for, or what fits the view)."""
@@ -86,7 +104,8 @@ class _Key(pg.GraphicsWidgetAnchor, pg.GraphicsWidget):
         if parent is None:
             return wanted
         view_w, view_h = parent.size().width(), parent.size().height()
-        room_w, room_h, room = MAX_WIDTH * view_w, MAX_HEIGHT * view_h, MAX_AREA * view_w * view_h
+        share_w, share_h, share_a = self._room or (MAX_WIDTH, MAX_HEIGHT, MAX_AREA)
+        room_w, room_h, room = share_w * view_w, share_h * view_h, share_a * view_w * view_h
         if room <= 0:
             return wanted  # not laid out yet
         screen = QtGui.QGuiApplication.primaryScreen()

@@ -22,6 +22,8 @@ ARROW_MODES = ("length", "colour", "streamlines", "off")
 _EMPTY = np.zeros((0, 2), np.float32)
 PARTICLE_SIZE, PARTICLE_EDGE = 6.0, 1.0  # screen pixels: disc diameter, outline width
 DATA_SIZE = 3.5
+#: Corners a key may sit in: (0 left / 1 right, 0 top / 1 bottom), in order of preference.
+KEY_CORNERS = ((1, 0), (0, 1), (0, 0), (1, 1))
 STREAM_HEAD = 0.02  # streamline arrowhead barb length, as a fraction of the view's width
 
 
@@ -90,6 +92,9 @@ class FieldScene:
         for key in (self.colorbar, self.legend):
             key.attach(plot.getViewBox())
             key.setVisible(False)
+        box = plot.getViewBox()
+        box.sigRangeChanged.connect(lambda *_: self.place_keys())
+        box.sigResized.connect(lambda *_: self.place_keys())
         self._colorbar_on = self._legend_on = True
         self._heat_shown = self._particles_shown = False
         self.mode = "length"
@@ -146,10 +151,39 @@ class FieldScene:
         self._legend_on = bool(on)
         self._update_keys()
 
-    def set_key_size(self, point_size: float | None) -> None:
-        """Text size of the colour bar and legend in points (None: app font, >= 10 pt)."""
-        self.colorbar.set_point_size(point_size)
-        self.legend.set_point_size(point_size)
+    def set_key_size(self, point_size: float | None, room=None) -> None:
+        """Text size of the colour bar and legend in points (None: app font, >= 10 pt);
+        room: the shares (width, height, area) of the view a key may take (overlays)."""
+        self.colorbar.set_point_size(point_size, room)
+        self.legend.set_point_size(point_size, room)
+        self.place_keys()
+
+    def place_keys(self) -> None:
+        """Put the colour bar and the legend each in the corner of the view where it covers
+        the fewest data and source points (the colour bar first; on a tie its corner stays,
+        then the usual one: colour bar top right, legend bottom left)."""
+        box = self.plot.getViewBox()
+        w, h = box.width(), box.height()
+        if w <= 0 or h <= 0:
+            return
+        pts = np.concatenate([self.data.positions(), self.source.positions()])
+        (x0, x1), (y0, y1) = box.viewRange()
+        px = (pts[:, 0] - x0) / max(x1 - x0, 1e-12) * w
+        py = (y1 - pts[:, 1]) / max(y1 - y0, 1e-12) * h  # pixels from the top
+        taken = []
+        for key, usual in ((self.colorbar, (1, 0)), (self.legend, (0, 1))):
+            kw, kh = key.size().width() + 8, key.size().height() + 8
+            order = [key.corner(), usual, *KEY_CORNERS]
+            order = [c for i, c in enumerate(order) if c not in order[:i] and c not in taken]
+
+            def covered(corner, kw=kw, kh=kh) -> int:
+                inx = px >= w - kw if corner[0] else px <= kw
+                iny = py >= h - kh if corner[1] else py <= kh
+                return int(np.count_nonzero(inx & iny))
+
+            best = min(order, key=lambda c: (covered(c), order.index(c)))
+            key.set_corner(best)
+            taken.append(best)
 
     def _update_keys(self) -> None:
         bar = self._colorbar_on and self._heat_shown
@@ -224,6 +258,7 @@ class FieldScene:
         src = np.zeros((0, 2), np.float32) if source is None else source
         self.source.set_colours([self.style.source], np.zeros(len(src), int))
         self.source.set_positions(src)
+        self.place_keys()
 
     # ------------------------------------------------------------ conditional and probe
 

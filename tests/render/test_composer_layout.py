@@ -1,6 +1,8 @@
 """An exported frame arranges its views by the window's rule (core.layout.arrange): a row
-at 16:9 as before, a grid when chosen or when the frame is square; the CLI's --layout."""
+at 16:9, a grid when chosen or when the frame is square; the panels are shaped to fill
+the frame (no empty band beyond the margins); the CLI's --layout."""
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QRect
 
@@ -20,20 +22,58 @@ def _inside_and_apart(lay, width, height) -> bool:
     return apart and below and all(frame.contains(r) for r in rects)
 
 
+ASPECTS = {"16:9": (1280, 720), "4:3": (960, 720), "1:1": (720, 720), "9:16": (720, 1280)}
+
+
+def _covered(lay, width, height) -> tuple[np.ndarray, np.ndarray]:
+    """Which pixel columns and rows are covered by a plot, a name, the title or the footer."""
+    cols, rows = np.zeros(width, bool), np.zeros(height, bool)
+    boxes = [p for p in lay.plots] + [
+        (r.x(), r.y(), r.width(), r.height()) for r in [*lay.names, lay.title, lay.footer] if r
+    ]
+    for x, y, w, h in boxes:
+        cols[round(x) : round(x + w)] = True
+        rows[round(y) : round(y + h)] = True
+    return cols, rows
+
+
+@pytest.mark.parametrize("aspect", ASPECTS)
+@pytest.mark.parametrize("choice", ["row", "grid", "auto"])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_the_panels_fill_the_frame_but_for_the_margins(aspect, choice, n):
+    """No band of the frame is left empty beyond the margins (and the gaps between
+    panels, at most a margin wide): every row of views spans the full width, the rows
+    the full height between the title and the footer."""
+    width, height = ASPECTS[aspect]
+    lay = layout(n, width, height, title=True, footer=True, choice=choice)
+    assert _inside_and_apart(lay, width, height)
+    cols, rows = _covered(lay, width, height)
+    m = lay.margin
+    for covered in (cols, rows):
+        inner = covered[m:-m]
+        assert inner.any()
+        edges = np.flatnonzero(np.diff(np.concatenate([[1], inner.astype(int), [1]])))
+        empty = np.diff(edges)[::2]  # lengths of the runs of uncovered pixels
+        assert max(empty, default=0) <= m + 1, (aspect, choice, n, empty)
+    # each row of panels spans the full width, margin to margin
+    for y in {p[1] for p in lay.plots}:
+        row = [p for p in lay.plots if p[1] == y]
+        assert min(p[0] for p in row) == m and max(p[0] + p[2] for p in row) >= width - m - 1
+
+
 @pytest.mark.parametrize("n", [2, 3])
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080), (320, 192)])
 def test_auto_keeps_two_or_three_views_in_a_row_at_16_9(n, size):
     lay = layout(n, *size, title=True, footer=True)
     assert len({y for _, y, _, _ in lay.plots}) == 1
-    assert all(w == h for *_, w, h in lay.plots)
     assert _inside_and_apart(lay, *size)
 
 
-def test_grid_puts_three_views_two_above_one_centred_below():
+def test_grid_puts_three_views_two_above_one_full_width_below():
     lay = layout(3, 1280, 720, title=False, footer=True, choice="grid")
-    (x0, y0, s, _), (x1, y1, _, _), (x2, y2, _, _) = lay.plots
+    (x0, y0, w0, _), (x1, y1, w1, _), (x2, y2, w2, _) = lay.plots
     assert y0 == y1 < y2 and x0 < x1
-    assert abs((x2 + s / 2) - 640) <= 1 and abs((x0 + x1 + s) / 2 - 640) <= 1
+    assert x2 == x0 and w2 >= w0 + w1  # the last row's view takes the whole width
     assert _inside_and_apart(lay, 1280, 720)
 
 
@@ -41,7 +81,9 @@ def test_a_square_frame_uses_a_grid_and_larger_plots_than_a_row():
     auto = layout(3, 800, 800, title=False, footer=True)
     row = layout(3, 800, 800, title=False, footer=True, choice="row")
     assert len({y for _, y, _, _ in auto.plots}) == 2
-    assert auto.plots[0][2] > row.plots[0][2]
+    area = [sum(w * h for *_, w, h in lay.plots) for lay in (auto, row)]
+    assert min(w / h for *_, w, h in auto.plots[:2]) > max(w / h for *_, w, h in row.plots)
+    assert area[0] > 0.9 * area[1]
     assert _inside_and_apart(auto, 800, 800)
 
 
@@ -56,7 +98,10 @@ def test_a_composed_grid_frame_has_the_asked_size(qapp):
     try:
         img = composer.render({}, 0.5)
         assert img.shape == (400, 400, 3)
-        assert {c.plot.width() for c in composer.canvases.values()} == {composer.layout.plots[0][2]}
+        for canvas, (*_, w, h) in zip(
+            composer.canvases.values(), composer.layout.plots, strict=True
+        ):
+            assert (canvas.widget.width(), canvas.widget.height()) == (w, h)
     finally:
         composer.close()
 
@@ -89,13 +134,13 @@ def small_session():
     from flowviz.session import Session
 
     pts = data.preset("moons", 100, seed=0).numpy()
-    session = Session(data=pts).patch(display={"particles": 50, "steps": 10})
+    session = Session(data=pts).patch(display={"particles": 50, "steps": 10}, selected=0)
     return animation.prepare(session, animation.Spec(views=("conditional", "marginal")))
 
 
 def test_exported_views_are_filled_by_pictures_made_for_their_plots(qapp, small_session):
     """Each plot's picture is made for the plot's extent: the arrows reach its visible
-    range to within one spacing on every side (its axes make it a little taller than wide)."""
+    range to within one spacing on every side (whatever the panel's shape)."""
     from flowviz.export import animation
 
     views = ["conditional", "marginal"]
@@ -134,6 +179,6 @@ def test_export_makes_its_pictures_for_the_composers_plots(
     composer = animation.composer_for(small_session, spec, width=320, height=192)
     try:
         hx, hy = seen["marginal"]
-        assert seen == composer.extents() and hy > hx  # the plot's axes make it taller
+        assert seen == composer.extents() and hx > hy  # a wide panel: a wide picture
     finally:
         composer.close()

@@ -202,3 +202,35 @@ def test_non_finite_particles_are_skipped_not_fatal(view):
     image = widget.grab().toImage()
     px = _pixel(widget, scene.plot, pos[0])
     assert image.pixelColor(px.x(), px.y()).lightness() < 200  # the finite one is drawn
+
+
+def _covered(scene, key) -> int:
+    """Data points under key's rectangle on screen."""
+    box = scene.plot.getViewBox()
+    rect = key.sceneBoundingRect()
+    pts = scene.data.positions()
+    return sum(rect.contains(box.mapViewToScene(QPointF(float(x), float(y)))) for x, y in pts)
+
+
+@pytest.mark.parametrize("corner", [(-1, -1), (1, 1), (-1, 1), (1, -1)])
+def test_keys_move_off_the_data(view, corner):
+    """Data crowded into one corner of the view: neither key covers a data point (each
+    moves to a free corner; issue 16: the legend covered data at the bottom left)."""
+    _, scene = view
+    scene.show_frame(_frame(heat=True, lines=False))
+    scene.set_particle_starts(np.zeros((3, 2), np.float32))
+    scene.show_particles(np.zeros((3, 2), np.float32))
+    rng = np.random.default_rng(0)
+    blob = np.float32(corner) * 2.9 + rng.uniform(-0.6, 0.6, (300, 2)).astype(np.float32)
+    scene.show_data(blob)
+    assert scene.colorbar.isVisible() and scene.legend.isVisible()
+    for key in (scene.colorbar, scene.legend):
+        assert _covered(scene, key) == 0
+    assert scene.colorbar.corner() != scene.legend.corner()
+    assert not scene.colorbar.sceneBoundingRect().intersects(scene.legend.sceneBoundingRect())
+
+
+def test_keys_keep_their_usual_corners_when_those_are_free(view):
+    _, scene = view
+    scene.show_data(np.float32([[0.0, 0.0], [0.5, -0.2]]))
+    assert scene.colorbar.corner() == (1, 0) and scene.legend.corner() == (0, 1)

@@ -1,24 +1,31 @@
 """Export from the window: File → Export animation… (Ctrl+E), Save figure…, Export
 samples…. install_export(window) adds them (the app start installs it).
 
-An animation is made by flowviz.export from the window's Session, so it is the picture the
-window shows. Its frame data is computed in a thread, each frame is drawn on the UI thread
-between events (a few milliseconds at a time) and handed to the encoder's own thread, so
-the window stays responsive; Cancel removes everything written.
+An animation is made by flowviz.export from the window's Session, regions and state, so it
+is the picture the window shows. Its frame data is computed on the window's frame worker
+below every job of the views (an export once starved them: its own thread outranked the
+niced worker, so after a click the views showed only their data until it ended), each
+frame is drawn on the UI thread between events (a few milliseconds at a time) on canvases
+of its own and handed to the encoder's own thread, so the window stays responsive and
+unchanged; Cancel removes everything written.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QProgressDialog, QPushButton
 
 #: ms of UI time a tick may spend drawing frames before the event loop runs again
 TICK_BUDGET_MS = 30
+#: The export's frame data is computed on the window's frame worker below every view's
+#: job (field_view.PRIORITY: 0-3): the views the user looks at always go first.
+EXPORT_PRIORITY = 10.0
 FIGURE_SIZES = ("1600x900", "1280x720", "1920x1080", "1080x1080", "800x800")
 
 
@@ -32,11 +39,15 @@ class AnimationJob(QObject):
     progress = Signal(int, int)
     ended = Signal(object, str)
 
-    def __init__(self, session, spec, out: str, *, field=None, parent=None):
+    def __init__(
+        self, session, spec, out: str, *, field=None, window=None, worker=None, parent=None
+    ):
         super().__init__(parent)
         self.session, self.spec, self.out, self.field = session, spec, out, field
+        self.window_regions = window  # {view: (x0, x1, y0, y1)} the window shows
+        self.worker = worker  # the window's FrameWorker (None: a thread of the export's)
         self.done = 0
-        self._writer = self._frames = self._composer = None
+        self._writer = self._frames = self._composer = self._palette = None
         self._io = ThreadPoolExecutor(1, thread_name_prefix="flowviz-encode")
         self._writes: deque = deque()
         self._timer = QTimer(self, interval=5)
@@ -51,18 +62,35 @@ class AnimationJob(QObject):
         target = plan(
             self.out, width=spec.width, height=spec.height, fps=spec.fps, frames=spec.frames
         )
-        self.target = target
+        self._palette = contextlib.ExitStack()
+        self.target = target = self._palette.enter_context(animation.with_palette(target, spec))
         session = animation.prepare(self.session, spec, field=self.field)
-        self._camera = session.camera
-        self._composer = animation.composer_for(
-            session, spec, width=target.width, height=target.height
+        self._composer, pics = animation.setup(
+            session,
+            spec,
+            width=target.width,
+            height=target.height,
+            field=self.field,
+            window=self.window_regions,
         )
-        pics = animation.pictures_of(
-            session, spec.views, field=self.field, extents=self._composer.extents()
-        )
-        self._frames = animation.FrameQueue(pics, spec.times())
+        submit = self._on_worker if self.worker is not None else None
+        self._frames = animation.FrameQueue(pics, spec.times(), submit=submit)
         self._writer = open_writer(target)
         self._timer.start()
+
+    def _on_worker(self, fn, *args) -> Future:
+        """fn(*args) on the window's frame worker, after every job of its views; a Future
+        of its result (set on the UI thread, where the tick polls it)."""
+        future: Future = Future()
+        self.worker.submit(
+            lambda: fn(*args),
+            future.set_result,
+            priority=EXPORT_PRIORITY,
+            alive=lambda: not future.cancelled(),
+            owner=self,
+            on_failed=lambda message: future.set_exception(RuntimeError(message)),
+        )
+        return future
 
     def cancel(self) -> None:
         """Stop and leave no file (an existing one of that name stays as it was)."""
@@ -80,8 +108,7 @@ class AnimationJob(QObject):
                 if len(self._writes) >= 2 or not self._frames.ready():
                     return
                 t, views = self._frames.next()
-                cam = self._camera
-                img = self._composer.render(views, t, center=cam.center, half=cam.half)
+                img = self._composer.render(views, t)
                 self._writes.append(self._io.submit(self._writer.write, img))
                 self.done += 1
                 self.progress.emit(self.done, self.spec.frames)
@@ -104,9 +131,13 @@ class AnimationJob(QObject):
             self._writer.abort()
         if self._frames is not None:
             self._frames.close()
+        if self.worker is not None:
+            self.worker.cancel(self)
+        if self._palette is not None:
+            self._palette.close()
         if self._composer is not None:
             self._composer.close()
-        self._writer = self._frames = self._composer = None
+        self._writer = self._frames = self._composer = self._palette = None
         self.ended.emit(path, error)
 
 
@@ -139,6 +170,17 @@ class ExportController(QObject):
     def window(self):
         return self.parent()
 
+    def regions(self) -> dict:
+        """{view: (x0, x1, y0, y1)} each shown view of the window shows now."""
+        out = {}
+        for key in self.window.state.session.views:
+            view = self.window.view(key)
+            box = getattr(view, "viewbox", None)
+            if box is not None and view.isVisible():
+                (x0, x1), (y0, y1) = box.viewRange()
+                out[key] = (x0, x1, y0, y1)
+        return out
+
     def _field(self):
         """A private copy of the learned field (the Learned view's is the frame worker's)."""
         view = getattr(self.window.extensions.get("training"), "view", None)
@@ -154,7 +196,12 @@ class ExportController(QObject):
     def export_animation_dialog(self) -> None:
         from flowviz.gui.export.dialog import ExportDialog  # on first use, not at start-up
 
-        dialog = ExportDialog(self.window.settings, self.window.state.session.views, self.window)
+        dialog = ExportDialog(
+            self.window.settings,
+            self.window.state.session.views,
+            self.window,
+            dark=self.window.style_.dark,
+        )
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         try:
@@ -172,7 +219,15 @@ class ExportController(QObject):
         if self.job is not None:
             self.window.show_error("An export is already running.")
             return None
-        job = AnimationJob(self.window.state.session, spec, out, field=self._field(), parent=self)
+        job = AnimationJob(
+            self.window.state.session,
+            spec,
+            out,
+            field=self._field(),
+            window=self.regions(),
+            worker=self.window.worker,
+            parent=self,
+        )
         try:
             job.start()
         except (OSError, ValueError) as exc:
@@ -183,6 +238,11 @@ class ExportController(QObject):
         dialog = QProgressDialog(f"Exporting {Path(out).name}…", "Cancel", 0, spec.frames)
         dialog.setWindowTitle("Export animation")
         dialog.setWindowModality(Qt.WindowModality.NonModal)
+        # The window keeps the keyboard: Space plays and pauses there, and must never press
+        # Cancel (the button takes no focus; a click still reaches it).
+        dialog.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        for button in dialog.findChildren(QPushButton):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         dialog.setMinimumDuration(0)
         dialog.canceled.connect(job.cancel)
         job.progress.connect(lambda done, _n: dialog.setValue(done))
@@ -240,21 +300,19 @@ class ExportController(QObject):
             if Path(filename).suffix.lower() != ".png":
                 raise ValueError(f"{Path(filename).name}: a figure is saved as .png")
             spec = animation.Spec(
-                views=views or ("marginal",), width=width, height=height, frames=1
+                views=views or ("marginal",),
+                width=width,
+                height=height,
+                frames=1,
+                theme="dark" if self.window.style_.dark else "light",
             )
             session = animation.prepare(session, spec, field=field)
-            composer = animation.composer_for(session, spec, width=width, height=height)
-            pics = animation.pictures_of(
-                session, spec.views, field=field, extents=composer.extents()
+            composer, pics = animation.setup(
+                session, spec, width=width, height=height, field=field, window=self.regions()
             )
             t = session.t
             try:
-                rgb = composer.render(
-                    {v: p.at(t) for v, p in pics.items()},
-                    t,
-                    center=session.camera.center,
-                    half=session.camera.half,
-                )
+                rgb = composer.render({v: p.at(t) for v, p in pics.items()}, t)
             finally:
                 composer.close()
             img = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888)

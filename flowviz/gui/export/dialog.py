@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -27,14 +28,19 @@ from flowviz.export.animation import Spec
 FORMATS = {"mp4": "MP4 (H.264)", "gif": "GIF", "webm": "WebM (VP9)", "png": "PNG frames (folder)"}
 SIZES = {"1280x720": "1280 × 720", "1920x1080": "1920 × 1080", "1080x1080": "1080 × 1080"}
 DIRECTIONS = {"forward": "noise → data", "reverse": "data → noise", "loop": "there and back"}
+REGIONS = {"window": "what the window shows", "fit": "everything drawn (data, source, paths)"}
+SCALES = {"1.0": "100 %", "0.75": "75 %", "0.5": "50 %"}
 
 
 class ExportDialog(QDialog):
     """spec() -> Spec, path() -> the output path (format's extension added). shown: the
     views the window shows (the default selection)."""
 
-    def __init__(self, settings: QSettings, shown: tuple[str, ...], parent=None):
+    def __init__(
+        self, settings: QSettings, shown: tuple[str, ...], parent=None, *, dark: bool = False
+    ):
         super().__init__(parent)
+        self._dark = dark
         self.setWindowTitle("Export animation")
         self.settings = settings
         form = QFormLayout(self)
@@ -53,6 +59,11 @@ class ExportDialog(QDialog):
         srow.setContentsMargins(0, 0, 0, 0)
         for w in (self.size, self.width_box, self.height_box):
             srow.addWidget(w)
+        self.scale = _combo(SCALES)
+        self.scale.setToolTip("Render smaller: a GIF's size goes with its pixel count")
+        srow.addWidget(self.scale)
+        self.region = _combo(REGIONS)
+        self.estimate = QLabel(self)
         self.fps = _spin(1, 120, 30, 1)
         self.duration = QDoubleSpinBox(self, minimum=0.2, maximum=600.0, decimals=1, value=4.0)
         self.duration.setSuffix(" s")
@@ -77,6 +88,7 @@ class ExportDialog(QDialog):
         form.addRow("Views", views)
         form.addRow("Format", self.format)
         form.addRow("Size", size)
+        form.addRow("Region", self.region)
         form.addRow("Frames per second", self.fps)
         form.addRow("Duration", self.duration)
         form.addRow("Frames", self.frames)
@@ -88,6 +100,7 @@ class ExportDialog(QDialog):
         form.addRow(self.caption)
         form.addRow("Theme", self.theme)
         form.addRow("Save as", out)
+        form.addRow("Estimate", self.estimate)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -101,15 +114,27 @@ class ExportDialog(QDialog):
         self.frames.valueChanged.connect(self._on_frames)
         self.format.currentIndexChanged.connect(self._on_format)
         self._restore(shown)
+        for box in (self.width_box, self.height_box, self.frames, self.fps):
+            box.valueChanged.connect(self._update_estimate)
+        for combo in (self.scale, self.format, self.size):
+            combo.currentIndexChanged.connect(self._update_estimate)
+        self._update_estimate()
 
     # ------------------------------------------------------------ values
 
+    def size_px(self) -> tuple[int, int]:
+        """Width and height of the file: the size times the scale."""
+        k = float(self.scale.currentData())
+        return (max(16, round(self.width_box.value() * k)),
+                max(16, round(self.height_box.value() * k)))  # fmt: skip
+
     def spec(self) -> Spec:
         """The export the dialog describes (ValueError when it is not a valid one)."""
+        width, height = self.size_px()
         return Spec(
             views=tuple(v for v, box in self.views.items() if box.isChecked()),
-            width=self.width_box.value(),
-            height=self.height_box.value(),
+            width=width,
+            height=height,
             fps=float(self.fps.value()),
             frames=self.frames.value(),
             t0=self.t0.value(),
@@ -119,6 +144,20 @@ class ExportDialog(QDialog):
             time_label=self.time_label.isChecked(),
             caption=self.caption.isChecked(),
             theme=self.theme.currentData(),
+            region=self.region.currentData(),
+        )
+
+    def _update_estimate(self) -> None:
+        """What the file will weigh, roughly (export.gif.estimate), before anything is made."""
+        from flowviz.export import gif
+
+        width, height = self.size_px()
+        nbytes = gif.estimate(
+            self.format.currentData(), width=width, height=height, frames=self.frames.value()
+        )
+        self.estimate.setText(
+            f"about {nbytes / 1e6:.1f} MB at {width} × {height}"
+            + (" (lower the frame rate or the scale for a lighter GIF)" if nbytes > 8e6 else "")
         )
 
     def path(self) -> str:
@@ -181,7 +220,12 @@ class ExportDialog(QDialog):
         s.setValue("export/views", ",".join(v for v, b in self.views.items() if b.isChecked()))
         for key, box in (("format", self.format), ("size", self.size)):
             s.setValue(f"export/{key}", box.currentData())
-        for key, box in (("direction", self.direction), ("theme", self.theme)):
+        for key, box in (
+            ("direction", self.direction),
+            ("theme", self.theme),
+            ("region", self.region),
+            ("scale", self.scale),
+        ):
             s.setValue(f"export/{key}", box.currentData())
         for key, spin in (
             ("width", self.width_box),
@@ -206,7 +250,9 @@ class ExportDialog(QDialog):
             ("format", self.format, "mp4"),
             ("size", self.size, "1280x720"),
             ("direction", self.direction, "forward"),
-            ("theme", self.theme, "light"),
+            ("theme", self.theme, "dark" if self._dark else "light"),
+            ("region", self.region, "window"),
+            ("scale", self.scale, "1.0"),
         ):
             box.setCurrentIndex(max(0, box.findData(str(s.value(f"export/{key}", default)))))
         self._on_size()

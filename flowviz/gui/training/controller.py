@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QStyle
 from flowviz.gui.app.edits import SessionEdit
 from flowviz.gui.app.window_api import scrolled
 from flowviz.gui.panels.loss_chart import LossChart
-from flowviz.gui.panels.training import TrainingPanel
+from flowviz.gui.panels.training import TrainingPanel, WholeHeight
 from flowviz.gui.training.worker import (
     Snapshot,
     TrainingProcess,
@@ -114,8 +114,8 @@ class TrainingController(QObject):
         self.dock.raise_()
         window.add_dock(self.loss_dock, Qt.DockWidgetArea.RightDockWidgetArea)
         window.resizeDocks([self.dock, self.loss_dock], [340, 340], Qt.Orientation.Horizontal)
-        # The panel's readouts (losses, sample quality) stay in view; the chart takes the rest.
-        window.resizeDocks([self.dock, self.loss_dock], [540, 380], Qt.Orientation.Vertical)
+        # The whole panel stays in view (its readouts too); the chart takes the rest.
+        WholeHeight(self.dock.widget())
 
         self._pump_timer = QTimer(self, singleShot=True)
         self._pump_timer.timeout.connect(self._pump)

@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from flowviz.render.style import Style
 
@@ -192,6 +192,9 @@ class LossChart(QWidget):
             "zooms the chart, dragging pans it; a new run fits it again."
         )
         self.fit_button.setEnabled(False)
+        self.fit_button.setAutoRaise(True)
+        # as tall as the legend's line: the chart's rows fit a 1024 x 700 screen
+        self.fit_button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         self.fit_button.clicked.connect(self.fit)
         for p in (lp, gp):
             p.getViewBox().sigRangeChangedManually.connect(self._on_zoomed)
@@ -244,15 +247,19 @@ class LossChart(QWidget):
 
     def fit(self) -> None:
         """Follow the data again on both axes (undo a zoom or pan)."""
-        for p in (self.loss_plot, self.gap_plot):
-            p.enableAutoRange()
+        self.loss_plot.enableAutoRange()
+        self.gap_plot.enableAutoRange(axis=pg.ViewBox.YAxis)
         self.fit_button.setEnabled(False)
+        self.fit_button.setAutoRaise(True)
+        # as tall as the legend's line: the chart's rows fit a 1024 x 700 screen
+        self.fit_button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
 
     def zoomed(self) -> bool:
-        """The user zoomed or panned: the range no longer follows the data."""
-        return not all(
-            all(p.getViewBox().autoRangeEnabled()) for p in (self.loss_plot, self.gap_plot)
-        )
+        """The user zoomed or panned: the range no longer follows the data (the gap plot's
+        x follows the loss plot's: it is linked, never auto-ranged itself)."""
+        loss = self.loss_plot.getViewBox().autoRangeEnabled()
+        gap = self.gap_plot.getViewBox().autoRangeEnabled()
+        return not (loss[0] and loss[1] and gap[1])
 
     def _on_zoomed(self, _mask=None) -> None:
         self.fit_button.setEnabled(self.zoomed())

@@ -704,7 +704,12 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event) -> None:
-        """Emit closing (other workers stop), save settings, stop and join our threads."""
+        """Ask about unsaved work (the app's keeper, gui.app.autosave: Cancel keeps the
+        window); emit closing (other workers stop), save settings, stop and join threads."""
+        keeper = self.extensions.get("keeper")
+        if keeper is not None and not keeper.may_close():
+            event.ignore()
+            return
         self.closing.emit()
         self.presenter.set_on(False)
         self.space.close()

@@ -434,7 +434,10 @@ class MainWindow(QMainWindow):
         patch = {"source": after} if which == "source" else {"data": after, "origin": "drawn"}
         old = {"source": before if len(before) else None}
         if which == "target":
-            old = {"data": before, "origin": self.state.session.origin}
+            s = self.state.session
+            old = {"data": before, "origin": s.origin, "selected": s.selected}
+            if not 0 <= s.selected < len(after):  # no z yet (a fresh canvas): pick one
+                patch["selected"] = frames.typical_point(after)
         self.undo.push(SessionEdit(self.state, old, patch, label))
 
     def load_preset(self, name: str | None = None, *, undoable: bool = True) -> None:

@@ -262,10 +262,16 @@ class SessionsController(QObject):
 
         if self._closed or self.start_screen is not None:
             return
+        lessons = self.window.extensions.get("lessons")
+        lesson = getattr(getattr(lessons, "lesson", None), "title", None)
         dialog = StartScreen(
-            [(p, gallery_title(p), _description(p)) for p in gallery_files()], self.window
+            [(p, gallery_title(p), _description(p)) for p in gallery_files()],
+            self.window,
+            lesson=lesson,
         )
         dialog.chosen.connect(self.open_session)
+        if lesson:
+            dialog.start_lesson.connect(lambda: lessons.go(0))
         dialog.start_drawing.connect(self.start_drawing)
         dialog.finished.connect(self._on_start_closed)
         self.start_screen = dialog

@@ -225,7 +225,11 @@ class TrainingController(QObject):
             self.worker.stop()
         if self.mode != IDLE:
             self._set_mode(IDLE)
-            self.window.show_status(f"Stopped at step {self._step()}.")
+            # The run's true last step (the thread has ended): its final snapshot, still
+            # queued for the Progress readout, shows the same.
+            last = self.worker.last_snapshot if self.worker is not None else None
+            step = last.step if last is not None and last.run == self._run else self._step()
+            self.window.show_status(f"Stopped at step {step}.")
 
     def reset_weights(self) -> None:
         """Freshly initialised weights at step 0; a run in progress starts over."""
@@ -330,7 +334,8 @@ class TrainingController(QObject):
         self._set_mode(PAUSED if paused else RUNNING)
         worker.start()
         if not paused:
-            how = f"continuing from step {start}" if weights is not None else "from scratch"
+            # step 0: the reset (or never trained) weights, not a run to continue
+            how = f"continuing from step {start}" if start else "from scratch"
             self.window.show_status(f"Training {how} on {_device_label(config.device)}…")
         return True
 

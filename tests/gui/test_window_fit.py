@@ -227,3 +227,14 @@ def test_wheel_over_the_loss_chart_scrolls_its_dock_and_ctrl_wheel_zooms(qtbot, 
     assert chart.zoomed()
     chart.clear()  # a new run: the chart follows its new curves
     assert not chart.zoomed()
+
+
+def test_a_lesson_started_while_presenting_stays_after_leaving(qtbot, window):
+    lessons = window.extensions["lessons"]
+    assert not lessons.dock.isVisible()
+    _present(qtbot, window)
+    lessons.go(0)
+    qtbot.waitUntil(lessons.dock.isVisible)
+    window.presenter_action.setChecked(False)
+    assert lessons.dock.isVisible() and lessons.index == 0
+    assert window.findChild(QToolBar, "tools_bar").isVisible()

@@ -26,6 +26,8 @@ SCALES = (100, 125, 150, 175, 200, 250)
 #: Docks kept in presenter mode: the lesson's text and the loss chart (lesson steps talk
 #: about it); the others are the laptop's tools.
 KEPT_DOCKS = ("lesson_dock", "loss_dock")
+#: Kept docks whose state in presenter mode outlives it (a lesson started while presenting).
+CARRIED_DOCKS = ("lesson_dock",)
 #: The loss chart's share of the window's width in presenter mode.
 CHART_SHARE = 0.26
 #: A view title may shrink to this share of the laptop's type to stay on one line.
@@ -84,9 +86,13 @@ class Presenter(QObject):
                 w.showMaximized()
             else:
                 w.showNormal()
+            # The lesson started or closed while presenting stays so; the rest is as found.
+            carried = {d: d.isVisible() for d in w.findChildren(QDockWidget) if _carried(d)}
             if self._layout is not None:
                 w.restoreState(self._layout)
             self._layout = None
+            for dock, shown in carried.items():
+                dock.setVisible(shown)
             w.show_status("Left presenter mode.")
 
     def _show_chart(self) -> None:
@@ -163,6 +169,10 @@ class Presenter(QObject):
                 if label.parentWidget() is obj:
                     self._fit_title(label)
         return False
+
+
+def _carried(dock: QDockWidget) -> bool:
+    return dock.objectName() in CARRIED_DOCKS
 
 
 def build_bar(window) -> QToolBar:

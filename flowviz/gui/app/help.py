@@ -22,6 +22,7 @@ MOUSE = (
     ("Drag with the middle button", "pan", "View"),
     ("Hover the Marginal view", "the posterior weights p(z | x, t) of the probe", "View"),
     ("Click with Pick z", "choose the data point z of the Conditional view", "Edit"),
+    ("Ctrl + wheel over the loss chart", "zoom the chart (Fit shows every step again)", "Train"),
 )
 
 

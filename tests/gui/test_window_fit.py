@@ -102,6 +102,11 @@ def test_esc_gives_back_the_docks_their_tabs_and_the_status_bar(qtbot, window):
     assert "Presenter mode" not in window.statusBar().currentMessage()
     assert {d.objectName(): d.isVisible() for d in window.findChildren(QDockWidget)} == docks
     assert {b.objectName(): b.isVisible() for b in window.findChildren(QToolBar)} == bars
+    window.findChild(QDockWidget, "training_dock").raise_()
+    training = window.extensions["training"]
+    panel, chart = training.panel, training.chart
+    shown = [panel.error_box, panel.progress, chart.graphics.viewport(), chart.note]
+    qtbot.waitUntil(lambda: all(_whole(w) for w in shown))  # back at the laptop's type
 
 
 def test_presenter_mode_shows_the_loss_chart_at_projector_size(qtbot, window):

@@ -88,6 +88,10 @@ class Presenter(QObject):
                 w.showNormal()
             # The lesson started or closed while presenting stays so; the rest is as found.
             carried = {d: d.isVisible() for d in w.findChildren(QDockWidget) if _carried(d)}
+            # Lay out at the laptop's type first (Qt posts the font change): sizes restored
+            # against the projector type's larger minimum heights squeeze the loss chart.
+            for kind in (QEvent.Type.ApplicationFontChange, QEvent.Type.LayoutRequest):
+                QApplication.sendPostedEvents(None, kind.value)
             if self._layout is not None:
                 w.restoreState(self._layout)
             self._layout = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -310,6 +310,10 @@ class TrainingPanel(QWidget):
                 widget.blockSignals(False)
 
 
+#: Events after which a panel may want another height (a readout's new line, new type).
+_RELAYOUT = (QEvent.Type.LayoutRequest, QEvent.Type.FontChange, QEvent.Type.Show)
+
+
 class WholeHeight(QObject):
     """Keeps a scroll area at least as tall as its widget wants (at most cap pixels), so
     the dock holding it shows every row unscrolled where the screen has room: a 720p
@@ -319,6 +323,8 @@ class WholeHeight(QObject):
     def __init__(self, area: QScrollArea, cap: int = 480):
         super().__init__(area)
         self.area, self.cap = area, cap
+        self._timer = QTimer(self, singleShot=True, interval=0)
+        self._timer.timeout.connect(self.fit)
         area.widget().installEventFilter(self)
         self.fit()
 
@@ -328,8 +334,8 @@ class WholeHeight(QObject):
             self.area.setMinimumHeight(min(want, self.cap))
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest:
-            self.fit()
+        if event.type() in _RELAYOUT:  # fitted once the change has been laid out
+            self._timer.start()
         return False
 
 

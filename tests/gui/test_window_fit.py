@@ -188,6 +188,30 @@ def test_training_and_loss_docks_show_everything_unscrolled(qtbot, window, size)
     assert not training.loss_dock.widget().verticalScrollBar().isVisible()
 
 
+def test_a_first_launch_gives_the_loss_chart_the_room_the_panel_leaves(qtbot, settings):
+    from flowviz.gui.app.launch import make_window
+
+    assert not settings.contains("windowState")  # no layout remembered: a first launch
+    w = make_window(settings)
+    qtbot.addWidget(w)
+    w.resize(1920, 1080)  # the screen's size, as the first launch takes it
+    with qtbot.waitSignal(w.core_ready):
+        w.show()
+    w.player.play(False)
+    training = w.extensions["training"]
+    try:
+        dock, area, panel = training.dock, training.dock.widget(), training.panel
+
+        def split() -> bool:  # no empty space under the panel; the chart has the rest
+            tight = area.height() <= panel.sizeHint().height() + 40
+            return tight and training.loss_dock.height() > 1.5 * dock.height()
+
+        qtbot.waitUntil(split)
+        assert _whole(panel.quality) and _whole(training.chart.graphics.viewport())
+    finally:
+        w.close()
+
+
 def test_the_unscrolled_check_sees_a_clipped_widget(qtbot, window):
     _size(qtbot, window, (1280, 720))
     panel = window.extensions["training"].panel

@@ -498,6 +498,10 @@ class TrainingController(QObject):
         self.panel.set_devices(present, str(resolve_device("auto")))
         self._ready = True
         self._update_actions()
+        if not self.window.settings.contains("windowState"):  # a first launch's layout:
+            # the Training dock as tall as its panel (WholeHeight), the chart the rest
+            area = Qt.Orientation.Vertical
+            self.window.resizeDocks([self.dock, self.loss_dock], [1, 100_000], area)
         if self.process is not None:
             # Start the training process now (it imports torch while the user looks), from
             # a plain thread: a child of the niced frame worker would inherit its niceness

@@ -7,6 +7,9 @@ values are drawn faint, exponential moving averages bold (a per-batch gap is noi
 average is the constant). With a minibatch OT (or Sinkhorn) coupling the network is trained
 towards the OT-coupled field while L_FM stays measured against the independent marginal,
 so the gap is then *not* constant: the chart says so.
+
+The mouse wheel scrolls the dock the chart sits in, as over any panel; Ctrl + wheel zooms
+and dragging pans, and Fit (or clear(), a new run) makes the axes follow the curves again.
 """
 
 from __future__ import annotations

@@ -56,8 +56,9 @@ def gallery_title(path: Path) -> str:
 
 
 class SessionsController(QObject):
-    """save_session(filename) -> bool; open_session(filename) (applied when read: opened(
-    filename) or failed(message) says which); loading() while a read is in flight;
+    """save_session(filename) -> bool (saved(filename) when written); open_session(
+    filename, remember=True) (applied when read: opened(filename) or failed(message) says
+    which; remember=False keeps it out of Open recent); loading() while a read is in flight;
     recent() the remembered files, newest first; start_screen the first-launch dialog
     (None unless shown)."""
 

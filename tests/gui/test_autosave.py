@@ -195,3 +195,17 @@ def test_closing_mid_training_asks_then_stops_and_joins(qtbot, settings, folder,
     assert w.close()
     assert answers["asked"] == ["unsaved"]
     assert training.worker is None or not training.worker.isRunning()
+
+
+def test_a_network_change_alone_is_autosaved_by_the_periodic_check(
+    qtbot, settings, folder, answers, monkeypatch
+):
+    monkeypatch.setattr(autosave, "CHECK_MS", 200)  # the period while training (15 s)
+    w = _launch(qtbot, settings, folder)
+    keeper, training = w.extensions["keeper"], w.extensions["training"]
+    training.reset_weights()  # the network changes, the Session does not
+    assert keeper.unsaved()
+    qtbot.waitUntil(lambda: keeper.path.is_file() and not keeper.writing())
+    _session, trained = sessions.load(keeper.path)
+    assert trained is not None and trained["step"] == training.snapshot.step
+    assert w.close() and answers["asked"] == ["unsaved"]

@@ -186,6 +186,12 @@ def test_training_and_loss_docks_show_everything_unscrolled(qtbot, window, size)
     assert shown.contains(view.mapFromScene(gap_axis.sceneBoundingRect()).boundingRect())
     assert not training.dock.widget().verticalScrollBar().isVisible()
     assert not training.loss_dock.widget().verticalScrollBar().isVisible()
+    # A readout a line longer (an uncertainty beside it) still leaves everything whole.
+    line = QFontMetricsF(panel.quality.font()).lineSpacing()
+    before = panel.quality.height()
+    panel.quality.setText(panel.quality.text() + " ± 0.012 · the floor's spread over seeds 11 %")
+    qtbot.waitUntil(lambda: panel.quality.height() >= before + line - 1)
+    qtbot.waitUntil(lambda: all(_whole(w) for w in widgets))
 
 
 def test_a_first_launch_gives_the_loss_chart_the_room_the_panel_leaves(qtbot, settings):

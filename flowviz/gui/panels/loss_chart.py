@@ -145,9 +145,9 @@ class LossChart(QWidget):
         self.series = _Series(("cfm", "fm", "gap"))
         self.graphics = _Graphics()
         self.graphics.setBackground(style.background)
-        # Two plots of ~300 x 60 px at least with their axes: readable at a projector, and
+        # Two plots of ~300 x 50 px at least with their axes: readable on a laptop, and
         # the Loss dock fits under the Training dock on a 1280 x 720 screen.
-        self.graphics.setMinimumSize(300, 150)
+        self.graphics.setMinimumSize(300, 130)
         self.loss_plot: pg.PlotItem = self.graphics.addPlot(
             row=0, col=0, axisItems={"left": _LogAxis("left")}, viewBox=_ChartViewBox()
         )

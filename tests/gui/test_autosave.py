@@ -209,3 +209,11 @@ def test_a_network_change_alone_is_autosaved_by_the_periodic_check(
     _session, trained = sessions.load(keeper.path)
     assert trained is not None and trained["step"] == training.snapshot.step
     assert w.close() and answers["asked"] == ["unsaved"]
+
+
+def test_a_keeper_without_a_folder_uses_the_data_folder_tests_keep_private(
+    qtbot, settings, answers, tmp_path
+):
+    w = _launch(qtbot, settings, None)
+    assert w.extensions["keeper"].path == tmp_path / "app-data" / autosave.NAME
+    assert w.close()

@@ -17,6 +17,14 @@ def private_settings(tmp_path):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
 
 
+@pytest.fixture(autouse=True)
+def private_data(tmp_path, monkeypatch):
+    """No test reads or writes the user's autosave (gui.app.autosave's data folder)."""
+    from flowviz.gui.app import autosave
+
+    monkeypatch.setattr(autosave, "data_folder", lambda: tmp_path / "app-data")
+
+
 @pytest.fixture
 def settings(tmp_path):
     s = QSettings(str(tmp_path / "flowviz.ini"), QSettings.Format.IniFormat)

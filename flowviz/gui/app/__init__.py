@@ -1,4 +1,5 @@
-"""The window and what starts it: main window, tool bar tools, undo edits, theme."""
+"""The window and what starts it: main window, tool bar tools, undo edits, theme, presenter
+mode, and the keeper of unsaved work (the close question, the autosave)."""
 
 
 def run(argv: list[str]) -> int:

@@ -3,6 +3,7 @@ of date), the mouse gestures, and About with the version."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -21,6 +22,7 @@ MOUSE = (
     ("Drag with the middle button", "pan", "View"),
     ("Hover the Marginal view", "the posterior weights p(z | x, t) of the probe", "View"),
     ("Click with Pick z", "choose the data point z of the Conditional view", "Edit"),
+    ("Ctrl + wheel over the loss chart", "zoom the chart (Fit shows every step again)", "Train"),
 )
 
 
@@ -63,13 +65,21 @@ class ShortcutsDialog(QDialog):
         self.table.setHorizontalHeaderLabels(["Action", "Keys / mouse", "Menu"])
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)  # the whole text where a cell elides it
+                self.table.setItem(r, c, item)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        # The action column takes the room the keys and menus leave and elides what does
+        # not fit (an undo entry names its step: "Undo Open session …"), so the table
+        # never scrolls sideways.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

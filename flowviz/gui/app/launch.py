@@ -8,6 +8,7 @@ import sys
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from flowviz.gui.app.autosave import install_keeper
 from flowviz.gui.app.main_window import MainWindow
 from flowviz.gui.export import install_export
 from flowviz.gui.lessons import install_lessons
@@ -34,5 +35,6 @@ def run(argv: list[str]) -> int:
     app.setOrganizationName("flowviz")
     app.setApplicationName("flowviz")
     window = make_window()
+    install_keeper(window)  # the close question and the autosave: the app's window only
     window.show()
     return app.exec()

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QSpinBox,
-    QStyle,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -42,7 +41,7 @@ from flowviz.core.layout import LAYOUTS
 from flowviz.gui.app import theme
 from flowviz.gui.app.edits import SessionEdit
 from flowviz.gui.app.help import ShortcutsDialog, show_about
-from flowviz.gui.app.presenter import SCALES, Presenter, SpaceAnywhere
+from flowviz.gui.app.presenter import SCALES, Presenter, SpaceAnywhere, build_bar
 from flowviz.gui.app.tools import HINTS, TOOLS, CanvasTools
 from flowviz.gui.app.window_api import scrolled
 from flowviz.gui.panels.display import DisplayPanel
@@ -147,7 +146,7 @@ class MainWindow(QMainWindow):
         self.add_dock(formulas, Qt.DockWidgetArea.RightDockWidgetArea, tab_with="display_dock")
         dock.raise_()
         self.extensions = {name: install(self) for name, install in (extensions or {}).items()}
-        self.presenter_bar = self._build_presenter_bar()
+        self.presenter_bar = build_bar(self)
         self.tools.tool_changed.connect(self._on_tool_changed)
         self.state.session_changed.connect(self._on_session_changed)
         self._restore_settings()
@@ -435,7 +434,10 @@ class MainWindow(QMainWindow):
         patch = {"source": after} if which == "source" else {"data": after, "origin": "drawn"}
         old = {"source": before if len(before) else None}
         if which == "target":
-            old = {"data": before, "origin": self.state.session.origin}
+            s = self.state.session
+            old = {"data": before, "origin": s.origin, "selected": s.selected}
+            if not 0 <= s.selected < len(after):  # no z yet (a fresh canvas): pick one
+                patch["selected"] = frames.typical_point(after)
         self.undo.push(SessionEdit(self.state, old, patch, label))
 
     def load_preset(self, name: str | None = None, *, undoable: bool = True) -> None:
@@ -641,27 +643,6 @@ class MainWindow(QMainWindow):
     def views(self) -> list[QWidget]:
         return list(self._views.values())
 
-    def _build_presenter_bar(self) -> QToolBar:
-        """The one tool bar of presenter mode: play, lesson Back/Next, Train, leave."""
-        bar = QToolBar("Presenter", self)
-        bar.setObjectName("presenter_bar")
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        bar.setMovable(False)
-        play = QAction(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play", bar)
-        play.triggered.connect(self.player.toggle)
-        bar.addAction(play)
-        lessons = getattr(self.extensions.get("lessons"), "actions", {})
-        training = getattr(self.extensions.get("training"), "actions", {})
-        for a in (lessons.get("back"), lessons.get("next"), training.get("train")):
-            if a is not None:
-                bar.addAction(a)
-        leave = QAction("Leave presenter mode", bar)
-        leave.triggered.connect(lambda: self.presenter_action.setChecked(False))
-        bar.addAction(leave)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        bar.hide()
-        return bar
-
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape and self.presenter.on:
             self.presenter_action.setChecked(False)
@@ -726,7 +707,12 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event) -> None:
-        """Emit closing (other workers stop), save settings, stop and join our threads."""
+        """Ask about unsaved work (the app's keeper, gui.app.autosave: Cancel keeps the
+        window); emit closing (other workers stop), save settings, stop and join threads."""
+        keeper = self.extensions.get("keeper")
+        if keeper is not None and not keeper.may_close():
+            event.ignore()
+            return
         self.closing.emit()
         self.presenter.set_on(False)
         self.space.close()

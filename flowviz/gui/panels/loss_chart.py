@@ -7,6 +7,9 @@ values are drawn faint, exponential moving averages bold (a per-batch gap is noi
 average is the constant). With a minibatch OT (or Sinkhorn) coupling the network is trained
 towards the OT-coupled field while L_FM stays measured against the independent marginal,
 so the gap is then *not* constant: the chart says so.
+
+The mouse wheel scrolls the dock the chart sits in, as over any panel; Ctrl + wheel zooms
+and dragging pans, and Fit (or clear(), a new run) makes the axes follow the curves again.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from flowviz.render.style import Style
 
@@ -30,6 +33,7 @@ FM_COLOUR = (30, 110, 210)
 GAP_COLOUR = (150, 60, 170)
 L_FM, L_CFM = "L<sub>FM</sub>", "L<sub>CFM</sub>"
 GAP = f"{L_FM} − {L_CFM}"
+TICK_PX = 24  # pixels per labelled tick of the log axis
 MIN_POINT_SIZE = 10.0  # axis and legend text, readable at a projector
 CONSTANT_TIP = (
     f"{GAP} = C: the seed's constant, E‖u<sub>t</sub>(x)‖² − E‖u<sub>t</sub>(x | z)‖², which "
@@ -46,7 +50,8 @@ OT_TIP = (
 
 class _LogAxis(pg.AxisItem):
     """Log-axis ticks at 1, 2, 5 x 10^k (pyqtgraph labels every minor 2..9 tick, which
-    piles up in a short chart); only the decades when the range spans many of them."""
+    piles up in a short chart), thinned to one label per TICK_PX pixels; only the decades
+    when the range spans many of them."""
 
     def tickValues(self, minVal, maxVal, size):
         if not self.logMode:
@@ -59,9 +64,32 @@ class _LogAxis(pg.AxisItem):
             for m in (2, 5)
             if lo <= k + math.log10(m) <= hi
         ]
-        if hi - lo <= 2.5 or len(decades) < 2:
-            return [(1.0, sorted(decades + minor))]
-        return [(1.0, decades), (None, minor)]
+        room = max(1, int(size // TICK_PX))  # labels that fit without touching
+        if len(decades) >= 2 and (hi - lo > 2.5 or len(decades) + len(minor) > room):
+            return [(1.0, decades), (None, minor)]
+        ticks = sorted(decades + minor)
+        step = math.ceil(len(ticks) / room)
+        return [(1.0, ticks[::step])]
+
+
+class _Graphics(pg.GraphicsLayoutWidget):
+    """The plots' canvas; it asks for no more than its minimum, so in a scroll area (the
+    dock's) the chart is sized to the dock's room rather than scrolled (the labels' wrapping
+    makes the scroll area size the chart to its preferred height)."""
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSize()
+
+
+class _ChartViewBox(pg.ViewBox):
+    """The wheel scrolls the dock, as over any panel; Ctrl + wheel zooms (a zoom by
+    accident made new curves run off the edge, and it stuck across runs)."""
+
+    def wheelEvent(self, ev, axis=None):
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(ev, axis)
+        else:
+            ev.ignore()
 
 
 class _Series:
@@ -115,26 +143,21 @@ class LossChart(QWidget):
         super().__init__(parent)
         style = style or Style(dark=False)
         self.series = _Series(("cfm", "fm", "gap"))
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = _Graphics()
         self.graphics.setBackground(style.background)
-        # Two plots of ~300 x 100 px at least (was ~230 x 80): readable at a projector while
-        # adding little to the height of the right-hand dock column.
-        self.graphics.setMinimumSize(300, 240)
+        # Two plots of ~300 x 50 px at least with their axes: readable on a laptop, and
+        # the Loss dock fits under the Training dock on a 1280 x 720 screen.
+        self.graphics.setMinimumSize(300, 130)
         self.loss_plot: pg.PlotItem = self.graphics.addPlot(
-            row=0, col=0, axisItems={"left": _LogAxis("left")}
+            row=0, col=0, axisItems={"left": _LogAxis("left")}, viewBox=_ChartViewBox()
         )
-        self.gap_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=0)
+        self.gap_plot: pg.PlotItem = self.graphics.addPlot(row=1, col=0, viewBox=_ChartViewBox())
         self.graphics.ci.layout.setRowStretchFactor(0, 3)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
         lp, gp = self.loss_plot, self.gap_plot
         lp.setLogMode(y=True)
         lp.getAxis("left").setStyle(maxTextLevel=0)
-        font = QFont()
-        font.setPointSizeF(max(font.pointSizeF(), MIN_POINT_SIZE))
-        size = {"font-size": f"{font.pointSizeF():g}pt"}
-        lp.setLabel("left", "loss (log scale)", **size)
-        gp.setLabel("left", GAP, **size)
-        gp.setLabel("bottom", "training step", **size)
+        lp.getAxis("bottom").setStyle(showValues=False)  # the gap plot's axis below says it
         gp.setXLink(lp)
         for p in (lp, gp):
             p.showGrid(x=True, y=True, alpha=0.2)
@@ -145,7 +168,6 @@ class LossChart(QWidget):
             for axis in ("left", "bottom"):
                 p.getAxis(axis).setPen(pg.mkPen(style.foreground))
                 p.getAxis(axis).setTextPen(pg.mkPen(style.foreground))
-                p.getAxis(axis).setStyle(tickFont=font)
         faint = 70
         self.cfm_raw = lp.plot(pen=pg.mkPen((*CFM_COLOUR, faint), width=1))
         self.fm_raw = lp.plot(pen=pg.mkPen((*FM_COLOUR, faint), width=1))
@@ -154,26 +176,61 @@ class LossChart(QWidget):
         self.gap_raw = gp.plot(pen=pg.mkPen((*GAP_COLOUR, faint), width=1))
         self.gap_ema = gp.plot(pen=pg.mkPen(GAP_COLOUR, width=2))
         self.legend = QLabel(
-            f"<span style='color:{_hex(CFM_COLOUR)}'>━━</span> L<sub>CFM</sub> conditional "
-            f"&nbsp; <span style='color:{_hex(FM_COLOUR)}'>━━</span> L<sub>FM</sub> exact "
-            f"&nbsp; <span style='color:{_hex(GAP_COLOUR)}'>━━</span> gap"
+            " &nbsp; ".join(  # each swatch stays beside its name when the legend wraps
+                f"<span style='color:{_hex(colour)}'>━━</span>&nbsp;{name}"
+                for colour, name in (
+                    (CFM_COLOUR, "L<sub>CFM</sub>&nbsp;conditional"),
+                    (FM_COLOUR, "L<sub>FM</sub>&nbsp;exact"),
+                    (GAP_COLOUR, "gap"),
+                )
+            )
         )
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
         self.legend.setToolTip("Faint: each reported batch; bold: moving average")
+        self.fit_button = QToolButton()
+        self.fit_button.setText("Fit")
+        self.fit_button.setToolTip(
+            "Show every step and loss again (the chart follows new values). Ctrl + wheel "
+            "zooms the chart, dragging pans it; a new run fits it again."
+        )
+        self.fit_button.setEnabled(False)
+        self.fit_button.setAutoRaise(True)
+        # as tall as the legend's line: the chart's rows fit a 1024 x 700 screen
+        self.fit_button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        self.fit_button.clicked.connect(self.fit)
+        for p in (lp, gp):
+            p.getViewBox().sigRangeChangedManually.connect(self._on_zoomed)
         self.note = QLabel()
-        for label in (self.legend, self.note):
-            label.setFont(font)
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.legend)
+        top = QHBoxLayout()
+        top.addWidget(self.legend, 1)
+        top.addWidget(self.fit_button)
+        layout.addLayout(top)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.note)
         self._redraw_timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._redraw_timer.timeout.connect(self._redraw)
         self.set_coupling("independent")
+        self.set_point_size(None)
+
+    def set_point_size(self, points: float | None) -> None:
+        """Type size of the labels, axes and legend (presenter mode's projector size);
+        None: the laptop's, at least MIN_POINT_SIZE."""
+        font = QFont()
+        font.setPointSizeF(points or max(font.pointSizeF(), MIN_POINT_SIZE))
+        size = {"font-size": f"{font.pointSizeF():g}pt"}
+        self.loss_plot.setLabel("left", "loss (log)", **size)
+        self.gap_plot.setLabel("left", "gap", **size)
+        self.gap_plot.setLabel("bottom", "training step", **size)
+        for p in (self.loss_plot, self.gap_plot):
+            for axis in ("left", "bottom"):
+                p.getAxis(axis).setStyle(tickFont=font)
+        for w in (self.legend, self.note, self.fit_button):
+            w.setFont(font)
 
     def sizeHint(self) -> QSize:
         return QSize(380, 380)
@@ -191,7 +248,28 @@ class LossChart(QWidget):
         for w in (self.note, self.graphics):
             w.setToolTip(tip)
 
+    def fit(self) -> None:
+        """Follow the data again on both axes (undo a zoom or pan)."""
+        self.loss_plot.enableAutoRange()
+        self.gap_plot.enableAutoRange(axis=pg.ViewBox.YAxis)
+        self.fit_button.setEnabled(False)
+        self.fit_button.setAutoRaise(True)
+        # as tall as the legend's line: the chart's rows fit a 1024 x 700 screen
+        self.fit_button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+
+    def zoomed(self) -> bool:
+        """The user zoomed or panned: the range no longer follows the data (the gap plot's
+        x follows the loss plot's: it is linked, never auto-ranged itself)."""
+        loss = self.loss_plot.getViewBox().autoRangeEnabled()
+        gap = self.gap_plot.getViewBox().autoRangeEnabled()
+        return not (loss[0] and loss[1] and gap[1])
+
+    def _on_zoomed(self, _mask=None) -> None:
+        self.fit_button.setEnabled(self.zoomed())
+
     def clear(self) -> None:
+        """Empty the chart for a new run (its range follows the new curves)."""
+        self.fit()
         self.series.clear()
         self._redraw_timer.stop()
         self._redraw()

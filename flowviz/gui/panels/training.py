@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFrame,
     QGridLayout,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QToolButton,
@@ -97,9 +99,10 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.state = state
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(6, 4, 6, 4)
+        outer.setContentsMargins(6, 2, 6, 2)
+        outer.setSpacing(3)
         buttons = QGridLayout()
-        buttons.setSpacing(3)
+        buttons.setSpacing(2)
         self.buttons: dict[str, QToolButton] = {}
         for i, key in enumerate(("train", "pause", "resume", "step", "stop", "reset")):
             b = QToolButton(self)
@@ -147,7 +150,7 @@ class TrainingPanel(QWidget):
             "Where the network trains: auto picks CUDA, then Apple MPS, else the CPU"
         )
         net = QGridLayout()
-        net.setVerticalSpacing(3)
+        net.setVerticalSpacing(2)
         net.setColumnStretch(1, 1)
         net.setColumnStretch(3, 1)
         _grid(
@@ -161,7 +164,7 @@ class TrainingPanel(QWidget):
                 ("path", self.path_box),
             ],
         )
-        outer.addWidget(_heading("Network and training"))
+        outer.addWidget(_rule())
         outer.addLayout(net)
 
         self.solver_box = self._combo({s: s for s in SOLVERS}, "")
@@ -174,10 +177,10 @@ class TrainingPanel(QWidget):
             "Solver steps from t = 0 to 1. Few steps show the discretisation error: the "
             "particles overshoot and land off the data."
         )
-        self.error_box = QCheckBox("error map |v_θ − u_t|", self)
+        self.error_box = QCheckBox("Error map: the network against the exact field", self)
         self.error_box.setToolTip(ERROR_TIP)
         view = QGridLayout()
-        view.setVerticalSpacing(3)
+        view.setVerticalSpacing(2)
         view.setColumnStretch(1, 1)
         view.setColumnStretch(3, 1)
         _grid(view, [("solver", self.solver_box, "steps", self.solver_steps_box)])
@@ -185,7 +188,7 @@ class TrainingPanel(QWidget):
         outer.addWidget(_heading("Learned view"))
         outer.addLayout(view)
 
-        outer.addWidget(_heading("Progress"))
+        outer.addWidget(_rule())
         self.progress = QLabel("Not trained yet.")
         self.losses = QLabel("")
         self.warning = QLabel("")
@@ -309,6 +312,35 @@ class TrainingPanel(QWidget):
                 widget.blockSignals(False)
 
 
+#: Events after which a panel may want another height (a readout's new line, new type).
+_RELAYOUT = (QEvent.Type.LayoutRequest, QEvent.Type.FontChange, QEvent.Type.Show)
+
+
+class WholeHeight(QObject):
+    """Keeps a scroll area at least as tall as its widget wants (at most cap pixels), so
+    the dock holding it shows every row unscrolled where the screen has room: a 720p
+    screen shows the whole Training panel, and the Loss dock below takes what is left.
+    Follows the widget as its readouts gain or lose lines."""
+
+    def __init__(self, area: QScrollArea, cap: int = 480):
+        super().__init__(area)
+        self.area, self.cap = area, cap
+        self._timer = QTimer(self, singleShot=True, interval=0)
+        self._timer.timeout.connect(self.fit)
+        area.widget().installEventFilter(self)
+        self.fit()
+
+    def fit(self) -> None:
+        want = self.area.widget().sizeHint().height() + 2 * self.area.frameWidth()
+        if self.area.minimumHeight() != min(want, self.cap):
+            self.area.setMinimumHeight(min(want, self.cap))
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() in _RELAYOUT:  # fitted once the change has been laid out
+            self._timer.start()
+        return False
+
+
 def _changed(widget):
     if isinstance(widget, QComboBox):
         return widget.currentIndexChanged
@@ -340,8 +372,16 @@ def _show(widget, value) -> None:
 
 def _heading(text: str) -> QLabel:
     label = QLabel(f"<b>{text}</b>")
-    label.setContentsMargins(0, 6, 0, 0)
+    label.setContentsMargins(0, 2, 0, 0)  # slim: the dock must fit a 720p screen unscrolled
     return label
+
+
+def _rule() -> QFrame:
+    """A thin line between the settings and the readouts (a heading costs a row)."""
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.HLine)
+    line.setFrameShadow(QFrame.Shadow.Sunken)
+    return line
 
 
 def _grid(grid: QGridLayout, rows) -> None:

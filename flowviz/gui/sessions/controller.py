@@ -56,12 +56,14 @@ def gallery_title(path: Path) -> str:
 
 
 class SessionsController(QObject):
-    """save_session(filename) -> bool; open_session(filename) (applied when read: opened(
-    filename) or failed(message) says which); loading() while a read is in flight;
+    """save_session(filename) -> bool (saved(filename) when written); open_session(
+    filename, remember=True) (applied when read: opened(filename) or failed(message) says
+    which; remember=False keeps it out of Open recent); loading() while a read is in flight;
     recent() the remembered files, newest first; start_screen the first-launch dialog
     (None unless shown)."""
 
     opened = Signal(str)
+    saved = Signal(str)
     failed = Signal(str)
 
     def __init__(self, window: WindowSeams):
@@ -70,6 +72,7 @@ class SessionsController(QObject):
         self.settings: QSettings = window.settings
         self.start_screen = None
         self._loads = 0
+        self._forget: set[str] = set()  # files being opened that Open recent does not list
         self._closed = False
         self._core_ready = False
         self._after_core: list = []
@@ -186,6 +189,7 @@ class SessionsController(QObject):
         self._remember(filename)
         step = f", network at step {trained['step']}" if trained else ""
         self.window.show_status(f"Saved session {filename}{step}.")
+        self.saved.emit(filename)
         return True
 
     # ------------------------------------------------------------ opening
@@ -197,9 +201,12 @@ class SessionsController(QObject):
         if name:
             self.open_session(name)
 
-    def open_session(self, filename: str) -> None:
-        """Read filename on the frame worker; apply it on the UI thread when read."""
+    def open_session(self, filename: str, *, remember: bool = True) -> None:
+        """Read filename on the frame worker; apply it on the UI thread when read (and
+        list it in Open recent unless remember is False: an autosave)."""
         filename = str(filename)
+        if not remember:
+            self._forget.add(filename)
         self._loads += 1
         self.window.show_status(f"Opening {Path(filename).name}…")
         self.window.worker.submit(
@@ -236,7 +243,10 @@ class SessionsController(QObject):
             self.window.undo.push(training.edit(edit, trained))
         elif patch:
             self.window.undo.push(edit)
-        self._remember(filename)
+        if filename in self._forget:
+            self._forget.discard(filename)
+        else:
+            self._remember(filename)
         net = f", network at step {trained['step']}" if trained else ", not trained"
         self.window.show_status(f"Opened {name}: {len(session.data)} points{net}.")
         self.opened.emit(filename)
@@ -253,10 +263,16 @@ class SessionsController(QObject):
 
         if self._closed or self.start_screen is not None:
             return
+        lessons = self.window.extensions.get("lessons")
+        lesson = getattr(getattr(lessons, "lesson", None), "title", None)
         dialog = StartScreen(
-            [(p, gallery_title(p), _description(p)) for p in gallery_files()], self.window
+            [(p, gallery_title(p), _description(p)) for p in gallery_files()],
+            self.window,
+            lesson=lesson,
         )
         dialog.chosen.connect(self.open_session)
+        if lesson:
+            dialog.start_lesson.connect(lambda: lessons.go(0))
         dialog.start_drawing.connect(self.start_drawing)
         dialog.finished.connect(self._on_start_closed)
         self.start_screen = dialog

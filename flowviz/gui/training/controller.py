@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QStyle
 from flowviz.gui.app.edits import SessionEdit
 from flowviz.gui.app.window_api import scrolled
 from flowviz.gui.panels.loss_chart import LossChart
-from flowviz.gui.panels.training import TrainingPanel
+from flowviz.gui.panels.training import TrainingPanel, WholeHeight
 from flowviz.gui.training.worker import (
     Snapshot,
     TrainingProcess,
@@ -114,8 +114,8 @@ class TrainingController(QObject):
         self.dock.raise_()
         window.add_dock(self.loss_dock, Qt.DockWidgetArea.RightDockWidgetArea)
         window.resizeDocks([self.dock, self.loss_dock], [340, 340], Qt.Orientation.Horizontal)
-        # The panel's readouts (losses, sample quality) stay in view; the chart takes the rest.
-        window.resizeDocks([self.dock, self.loss_dock], [540, 380], Qt.Orientation.Vertical)
+        # The whole panel stays in view (its readouts too); the chart takes the rest.
+        WholeHeight(self.dock.widget())
 
         self._pump_timer = QTimer(self, singleShot=True)
         self._pump_timer.timeout.connect(self._pump)
@@ -230,7 +230,11 @@ class TrainingController(QObject):
             self.worker.stop()
         if self.mode != IDLE:
             self._set_mode(IDLE)
-            self.window.show_status(f"Stopped at step {self._step()}.")
+            # The run's true last step (the thread has ended): its final snapshot, still
+            # queued for the Progress readout, shows the same.
+            last = self.worker.last_snapshot if self.worker is not None else None
+            step = last.step if last is not None and last.run == self._run else self._step()
+            self.window.show_status(f"Stopped at step {step}.")
 
     def reset_weights(self) -> None:
         """Freshly initialised weights at step 0; a run in progress starts over."""
@@ -347,7 +351,8 @@ class TrainingController(QObject):
         self._set_mode(PAUSED if paused else RUNNING)
         worker.start()
         if not paused:
-            how = f"continuing from step {start}" if weights is not None else "from scratch"
+            # step 0: the reset (or never trained) weights, not a run to continue
+            how = f"continuing from step {start}" if start else "from scratch"
             self.window.show_status(f"Training {how} on {_device_label(config.device)}…")
         return True
 
@@ -510,6 +515,10 @@ class TrainingController(QObject):
         self.panel.set_devices(present, str(resolve_device("auto")))
         self._ready = True
         self._update_actions()
+        if not self.window.settings.contains("windowState"):  # a first launch's layout:
+            # the Training dock as tall as its panel (WholeHeight), the chart the rest
+            area = Qt.Orientation.Vertical
+            self.window.resizeDocks([self.dock, self.loss_dock], [1, 100_000], area)
         if self.process is not None:
             # Start the training process now (it imports torch while the user looks), from
             # a plain thread: a child of the niced frame worker would inherit its niceness

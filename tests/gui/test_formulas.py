@@ -86,7 +86,114 @@ def test_a_drawn_source_changes_the_sample_and_the_conditional_field(qtbot):
     _, panel = _panel(qtbot, paths.make("condot", sigma_min=0.05), source=source)
     seen = _visible_text(panel.text())
     assert "xt = αt z + bt s + σmin ε" in seen
-    assert "ut(x | z, s) = α′t z + b′t s" in seen
+    # The Conditional view draws the field of {z} with the drawn source (core.exact):
+    # the pair velocities averaged over the source points, not one x-independent pair field.
+    assert "ut(x | z) = Σj p(sj | x, z, t) (α′t z + b′t sj)" in seen
+    assert "p(sj | x, z, t) = N(x; αt z + bt sj, σmin² I) / Σl N(x; αt z + bt sl, σmin² I)" in (
+        seen
+    )
+    assert "ut(x | z, s) = α′t z + b′t s, the velocity of its own pair" in seen
+    assert "t = 0 is noise" not in seen and "t = 0 is the noise" not in seen
+    assert "t = 0 is the drawn source blurred by σmin" in seen
+
+
+def test_a_drawn_source_names_the_pair_posterior_the_core_computes(qtbot):
+    _, panel = _panel(
+        qtbot, paths.make("cosine", sigma_min=0.2), source=np.zeros((3, 2), np.float32)
+    )
+    seen = _visible_text(panel.text())
+    assert "ut(x) = Σi, j p(zi, sj | x, t) (α′t zi + b′t sj)" in seen
+    assert (
+        "p(zi, sj | x, t) = N(x; αt zi + bt sj, σmin² I) / Σk, l N(x; αt zk + bt sl, σmin² I)"
+        in seen
+    )
+    assert "p(zi | x, t) = Σj p(zi, sj | x, t)" in seen
+    assert "N(x; αt zi, βt² I)" not in seen  # the Gaussian source's posterior
+    assert "LCFM(θ) = Et, z, s, x ∼ pt(· | z, s) ‖vθ(x, t) − ut(x | z, s)‖²" in seen
+
+
+def test_a_gaussian_source_names_the_data_posterior(qtbot):
+    _, panel = _panel(qtbot, paths.make("condot", sigma_min=0.1))
+    seen = _visible_text(panel.text())
+    assert "p(zi | x, t) = N(x; αt zi, βt² I) / Σk N(x; αt zk, βt² I)" in seen
+    assert "sj" not in seen and "pair" not in seen
+    assert "t = 0 is the noise, t = 1 the data blurred by σmin" in seen
+
+
+def test_drawn_source_fields_match_the_pair_posterior_formula():
+    """The formula the panel shows, evaluated in float64 by hand, is what the core's
+    marginal field computes with a drawn source (and the Gaussian-source posterior is not)."""
+    import math
+
+    import torch
+    from scipy.special import softmax
+
+    from flowviz.core import marginal
+
+    rng = np.random.default_rng(4)
+    z, src = rng.normal(size=(7, 2)), rng.normal(size=(5, 2)) * 0.7 + 1.0
+    x = rng.normal(size=(6, 2))
+    sig, t = 0.2, 0.55
+    path = paths.make("cosine", sigma_min=sig)
+    h = math.pi / 2
+    a, b, da, db = math.sin(h * t), math.cos(h * t), h * math.cos(h * t), -h * math.sin(h * t)
+    mean = a * z[:, None] + b * src[None]  # (N, M, 2): alpha z_i + b s_j
+    d2 = ((x[:, None, None] - mean[None]) ** 2).sum(-1)  # (m, N, M)
+    w = softmax((-d2 / (2 * sig * sig)).reshape(len(x), -1), 1).reshape(d2.shape)
+    u_ref = (w[..., None] * (da * z[:, None] + db * src[None])[None]).sum((1, 2))
+    args = {"x": torch.tensor(x), "t": t, "data": torch.tensor(z), "path": path}
+    u = marginal.velocity(**args, source=torch.tensor(src)).numpy()
+    np.testing.assert_allclose(u, u_ref, rtol=1e-9, atol=1e-12)
+    post = marginal.posterior(**args, source=torch.tensor(src)).numpy()
+    np.testing.assert_allclose(post, w.sum(2), atol=1e-12)
+    beta = sig + (1 - sig) * b
+    gauss = softmax(-((x[:, None] - a * z[None]) ** 2).sum(-1) / (2 * beta * beta), 1)
+    assert np.abs(gauss - post).sum(1).max() > 0.1  # the panel's old formula was another
+
+
+@pytest.mark.parametrize(
+    ("n", "says"), [(1.0, "constant speed"), (2.0, "slow start"), (0.5, "fast start")]
+)
+def test_the_polynomial_label_follows_n(qtbot, n, says):
+    _, panel = _panel(qtbot, paths.make("polynomial", n=n))
+    seen = _visible_text(panel.text())
+    assert says in seen
+    others = {"constant speed", "slow start", "fast start"} - {says}
+    assert not any(o in seen for o in others)
+    if n == 1.0:
+        assert "α′t = 1 throughout: CondOT itself" in seen
+    else:
+        assert f"α′1 = {n:g}" in seen  # d/dt t^n at t = 1
+    if n > 1:
+        assert "α′0 = 0," in seen
+
+
+@pytest.mark.parametrize("sigma_min", [0.0, 0.2])
+def test_the_cosine_note_says_when_the_variance_stays_1(qtbot, sigma_min):
+    _, panel = _panel(qtbot, paths.make("cosine", sigma_min=sigma_min))
+    seen = _visible_text(panel.text())
+    assert "Var xt = αt² Var z + βt²" in seen
+    assert "stays 1 on the way only for data of variance 1 and σmin = 0" in seen
+    # The claim itself, for a data set of another variance (per coordinate):
+    t = np.linspace(0, 1, 11)
+    a, b = np.sin(np.pi * t / 2), sigma_min + (1 - sigma_min) * np.cos(np.pi * t / 2)
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(200_000, 2)) * [1.5, 0.5]
+    eps = rng.normal(size=z.shape)
+    var = np.array([(ai * z + bi * eps).var(0) for ai, bi in zip(a, b, strict=True)])
+    np.testing.assert_allclose(var, a[:, None] ** 2 * z.var(0) + b[:, None] ** 2, rtol=0.02)
+    assert np.abs(var - 1).max() > 0.5
+
+
+def test_vp_shows_the_true_limit_of_beta_prime_at_t_1(qtbot):
+    state, panel = _panel(qtbot, paths.make("vp"))
+    state.set_t(1.0)
+    seen = _visible_text(panel.text())
+    assert "β′t = −∞" in seen and "β′t = −∞ is the limit as t → 1" in seen
+    assert "50330" not in seen
+    assert "The fields are evaluated at min(t, 0.9999)" in seen
+    state.set_t(0.5)
+    assert "limit" not in _visible_text(panel.values.text())
 
 
 @pytest.mark.parametrize(("name", "kw"), CASES)

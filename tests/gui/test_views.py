@@ -337,3 +337,34 @@ def test_a_resized_view_recomputes_its_field_but_keeps_its_particles(qtbot, wind
     qtbot.waitUntil(lambda: _covers(view, 1), timeout=30_000)
     assert view.picture.trajectories is counted and sum(calls) == state.display.particles
     np.testing.assert_array_equal(view.scene.particles.positions(), shown)
+
+
+def test_probe_counts_every_point_that_carries_weight_and_the_effective_number(qtbot, window):
+    """The status bar counts all points with at least 1/1000 of the largest posterior weight
+    and gives 1 / sum p^2, against a float64 brute-force posterior; only the circles are
+    capped (at the largest TOP_WEIGHTS)."""
+    import re
+
+    from flowviz.gui.views.marginal_view import TOP_WEIGHTS
+    from flowviz.session import PathSpec
+
+    view, state = window.marginal, window.state
+    state.set_path(PathSpec("condot"))
+    t, x = 0.3, np.array([0.2, -0.1], np.float32)
+    state.set_t(t)
+    with qtbot.waitSignal(view.probed) as blocker:
+        view.probe(x)
+    z = np.asarray(state.data, np.float64)
+    log_k = -((x.astype(np.float64) - t * z) ** 2).sum(1) / (2 * (1 - t) ** 2)
+    w = np.exp(log_k - log_k.max())
+    w /= w.sum()
+    ratio = w / w.max()
+    assert not np.isclose(ratio, 1e-3, rtol=1e-3).any()  # no point on the edge of the count
+    count, effective = int((ratio >= 1e-3).sum()), 1 / np.square(w).sum()
+    assert count > TOP_WEIGHTS  # the case the old text got wrong
+    m = re.search(r"(\d+) points ≥ 1/1000 of it.*1/Σp² = (\d+\.\d)", blocker.args[0])
+    assert m, blocker.args[0]
+    assert int(m.group(1)) == count
+    assert float(m.group(2)) == pytest.approx(effective, abs=0.051)
+    assert f"({TOP_WEIGHTS} largest circled)" in blocker.args[0]
+    assert len(view.scene.weights.data) == TOP_WEIGHTS

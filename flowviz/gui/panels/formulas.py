@@ -191,33 +191,63 @@ def _label() -> QLabel:
 
 
 def _num(v: float) -> str:
-    """A value with a real minus sign."""
+    """A value with a real minus sign (and ∞ for a derivative that diverges at an end)."""
+    if math.isinf(v):
+        return "−∞" if v < 0 else "∞"
     return f"{v:.3f}".replace("-", "−")
 
 
 def _values(path, t: float) -> str:
     s = path.schedule(float(t))
     alpha, beta, d_alpha, d_beta = (float(v) for v in (s.alpha, s.beta, s.d_alpha, s.d_beta))
+    limits = [
+        f"{sym} = {_num(v)} is the limit as t → {t:g}"
+        for sym, v in ((DOT_A, d_alpha), (DOT_B, d_beta))
+        if math.isinf(v)
+    ]
+    note = f"<br><small>{'; '.join(limits)}.</small>" if limits else ""
     return (
         f"<p><b>At t = {t:.3f}</b>: &nbsp;{A} = {_num(alpha)}, {B} = {_num(beta)},"
-        f"<br>{DOT_A} = {_num(d_alpha)}, {DOT_B} = {_num(d_beta)}</p>"
+        f"<br>{DOT_A} = {_num(d_alpha)}, {DOT_B} = {_num(d_beta)}{note}</p>"
     )
 
 
-def _schedule(path) -> tuple[str, str, str, str, str]:
+def _speed_note(path) -> str:
+    """How the path's clock runs, read off its α′_t at the two ends (for t^n a start
+    faster than the finish means n < 1, where α′_t → ∞ as t → 0)."""
+    ends = path.schedule(np.array([0.0, 1.0]))
+    start, finish = (float(v) for v in ends.d_alpha)
+    if math.isclose(start, finish, rel_tol=1e-9):
+        return f"constant speed, {DOT_A} = {finish:g} throughout: CondOT itself"
+    if start < finish:
+        return f"slow start, fast finish: α′<sub>0</sub> = {start:g}, α′<sub>1</sub> = {finish:g}"
+    return f"fast start, slow finish: {DOT_A} → ∞ as t → 0, α′<sub>1</sub> = {finish:g}"
+
+
+def _schedule(path, *, drawn_source: bool) -> tuple[str, str, str, str, str]:
     """(α_t, α′_t, b_t, b′_t, definitions of the path's own symbols): b_t is the base
     schedule, β_t = σ_min + (1 − σ_min) b_t."""
     name = path.name
     if name == "condot":
         return "t", "1", "1 − t", "−1", ""
     if name == "cosine":
+        if drawn_source:
+            var = (
+                f"{A}² Var z + b<sub>t</sub>² Var s + {S_MIN}²: it goes from Var s + "
+                f"{S_MIN}² to Var z + {S_MIN}²"
+            )
+        else:
+            var = (
+                f"{A}² Var z + {B}²: it stays 1 on the way only for data of variance 1 "
+                f"and {S_MIN} = 0 (in general it goes from 1 to Var z + {S_MIN}²)"
+            )
         return (
             "sin(πt/2)",
             "(π/2) cos(πt/2)",
             "cos(πt/2)",
             "−(π/2) sin(πt/2)",
             "The quarter circle (α<sub>t</sub>, b<sub>t</sub>): α<sub>t</sub>² + "
-            "b<sub>t</sub>² = 1, the variance stays 1 on the way.",
+            f"b<sub>t</sub>² = 1. Per coordinate, Var x<sub>t</sub> = {var}.",
         )
     if name == "vp":
         b0, b1 = float(path.b0), float(path.b1)
@@ -226,7 +256,7 @@ def _schedule(path) -> tuple[str, str, str, str, str]:
             "(a(t) − a<sub>0</sub>) / (1 − a<sub>0</sub>)",
             "a′(t) / (1 − a<sub>0</sub>)",
             f"√(1 − {A}²)",
-            f"−{A} {DOT_A} / √(1 − {A}²)",
+            f"−{A} {DOT_A} / √(1 − {A}²) &nbsp;(→ −∞ as t → 1)",
             "a(t) = exp(−½ T(1 − t)), with T(s) = b<sub>min</sub> s + "
             "½ (b<sub>max</sub> − b<sub>min</sub>) s²: the noise a diffusion adds over a time s "
             f"when its noise rate rises linearly from b<sub>min</sub> = {b0:g} to "
@@ -236,22 +266,21 @@ def _schedule(path) -> tuple[str, str, str, str, str]:
             "α<sub>0</sub> = 0 exactly.",
         )
     if name == "polynomial":
-        n = float(path.n)
         return (
             "t<sup>n</sup>",
             "n t<sup>n−1</sup>",
             "1 − t<sup>n</sup>",
             "−n t<sup>n−1</sup>",
-            f"n = {n:g}: the exponent, CondOT run on the clock t<sup>n</sup> "
-            + ("(slow start, fast finish)." if n > 1 else "(fast start, slow finish)."),
+            f"n = {float(path.n):g}: the exponent, CondOT run on the clock t<sup>n</sup> "
+            f"({_speed_note(path)}).",
         )
     f = path.formulas()  # a path this panel does not know: its plain-text formulas
     return f.alpha, "dα<sub>t</sub>/dt", f.beta, "dβ<sub>t</sub>/dt", ""
 
 
-def _equations(path, *, drawn_source: bool) -> tuple[str, str]:
-    """(the path and its schedule, the fields and losses): the plot and values go between."""
-    alpha, d_alpha, b, d_b, symbols = _schedule(path)
+def _path_text(path, *, drawn_source: bool) -> str:
+    """The path: how x_t is drawn, its schedule, and every symbol in it."""
+    alpha, d_alpha, b, d_b, symbols = _schedule(path, drawn_source=drawn_source)
     s = path.sigma_min
     if s == 0:
         beta, d_beta, width = b, d_b, ""
@@ -263,38 +292,105 @@ def _equations(path, *, drawn_source: bool) -> tuple[str, str]:
         sample = f"x<sub>t</sub> = {A} z + b<sub>t</sub> s + {S_MIN} ε"
         where = (
             "z: a data point, s: a point of the drawn source, ε ∼ N(0, I): Gaussian noise; "
-            f"b<sub>t</sub> = ({B} − {S_MIN}) / (1 − {S_MIN}) goes from 1 to 0."
+            f"b<sub>t</sub> = ({B} − {S_MIN}) / (1 − {S_MIN}) goes from 1 to 0. "
+            f"t = 0 is the drawn source blurred by {S_MIN} (x<sub>0</sub> = s + {S_MIN} ε), "
+            f"t = 1 the data blurred by {S_MIN} (x<sub>1</sub> = z + {S_MIN} ε)."
         )
-        conditional = f"u<sub>t</sub>(x | z, s) = {DOT_A} z + b′<sub>t</sub> s"
     else:
         sample = f"x<sub>t</sub> = {A} z + {B} ε"
-        where = "z: a data point, ε ∼ N(0, I): Gaussian noise."
-        conditional = f"u<sub>t</sub>(x | z) = {DOT_A} z + ({DOT_B} / {B}) (x − {A} z)"
-    head = (
+        where = "z: a data point, ε ∼ N(0, I): Gaussian noise. t = 0 is the noise, t = 1 " + (
+            "the data."
+            if s == 0
+            else f"the data blurred by {S_MIN} (x<sub>1</sub> = z + {S_MIN} ε)."
+        )
+    return (
         f"<p><b>{path.label}</b> path, {S_MIN} = {s:g}</p>"
-        f"<p>{sample}<br>{where} t = 0 is noise, t = 1 is data.</p>"
+        f"<p>{sample}<br>{where}</p>"
         f"<p>{A} = {alpha}<br>{B} = {beta}<br>{DOT_A} = {d_alpha}<br>{DOT_B} = {d_beta}</p>"
         f"<p>{symbols + '<br>' if symbols else ''}{width}"
         f"A prime is the time derivative: {DOT_A} = dα<sub>t</sub>/dt.</p>"
     )
-    tail = (
-        f"<p><b>Conditional field</b> (Conditional view)<br>{conditional}<br>"
+
+
+def _gauss(mean: str, std: str) -> str:
+    return f"N(x; {mean}, {std}² I)"
+
+
+def _fields_gaussian() -> str:
+    """The fields the views draw with a Gaussian source (core.marginal)."""
+    k = _gauss(f"{A} z<sub>i</sub>", B)
+    return (
+        f"<p><b>Conditional field</b> (Conditional view)<br>"
+        f"u<sub>t</sub>(x | z) = {DOT_A} z + ({DOT_B} / {B}) (x − {A} z)<br>"
         "the velocity that carries x along the path towards the one data point z.</p>"
         "<p><b>Marginal field</b> (Marginal view)<br>"
         "u<sub>t</sub>(x) = Σ<sub>i</sub> p(z<sub>i</sub> | x, t) u<sub>t</sub>(x | z<sub>i</sub>)"
-        f"<br>p(z<sub>i</sub> | x, t) = N(x; {A} z<sub>i</sub>, {B}² I) / "
-        f"Σ<sub>j</sub> N(x; {A} z<sub>j</sub>, {B}² I): the posterior weight, how likely x "
-        "came from data point z<sub>i</sub> (i = 1 … N over the N data points). Hover the "
-        "Marginal view to see these weights.</p>"
+        f"<br>p(z<sub>i</sub> | x, t) = {k} / Σ<sub>k</sub> {_gauss(f'{A} z<sub>k</sub>', B)}"
+        ": the posterior weight, how likely x came from data point z<sub>i</sub> "
+        "(i = 1 … N over the N data points). Hover the Marginal view to see these weights.<br>"
+        f"p<sub>t</sub>(x) = (1/N) Σ<sub>i</sub> {k}: the density.</p>"
+    )
+
+
+def _fields_drawn() -> str:
+    """The fields the views draw with a drawn source s_1 … s_M (core.marginal: one Gaussian
+    of width σ_min per pair (z_i, s_j))."""
+    pair = f"{A} z<sub>i</sub> + b<sub>t</sub> s<sub>j</sub>"
+    k = _gauss(pair, S_MIN)
+    one = _gauss(f"{A} z + b<sub>t</sub> s<sub>j</sub>", S_MIN)
+    return (
+        f"<p><b>Conditional field</b> (Conditional view, one data point z)<br>"
+        f"u<sub>t</sub>(x | z) = Σ<sub>j</sub> p(s<sub>j</sub> | x, z, t) "
+        f"({DOT_A} z + b′<sub>t</sub> s<sub>j</sub>)<br>"
+        f"p(s<sub>j</sub> | x, z, t) = {one} / Σ<sub>l</sub> "
+        f"{one.replace('<sub>j</sub>', '<sub>l</sub>')}: how likely x started from source "
+        "point s<sub>j</sub> (j = 1 … M over the M source points).<br>"
+        f"Each particle moves at u<sub>t</sub>(x | z, s) = {DOT_A} z + b′<sub>t</sub> s, "
+        "the velocity of its own pair (z, s).</p>"
+        "<p><b>Marginal field</b> (Marginal view)<br>"
+        "u<sub>t</sub>(x) = Σ<sub>i, j</sub> p(z<sub>i</sub>, s<sub>j</sub> | x, t) "
+        f"({DOT_A} z<sub>i</sub> + b′<sub>t</sub> s<sub>j</sub>)<br>"
+        f"p(z<sub>i</sub>, s<sub>j</sub> | x, t) = {k} / Σ<sub>k, l</sub> "
+        f"{_gauss(f'{A} z<sub>k</sub> + b<sub>t</sub> s<sub>l</sub>', S_MIN)}: the pair "
+        "posterior, how likely x came from data point z<sub>i</sub> (i = 1 … N) and source "
+        "point s<sub>j</sub> (j = 1 … M). Hover the Marginal view to see "
+        "p(z<sub>i</sub> | x, t) = Σ<sub>j</sub> p(z<sub>i</sub>, s<sub>j</sub> | x, t).<br>"
+        f"p<sub>t</sub>(x) = (1/(N M)) Σ<sub>i, j</sub> {k}: the density.</p>"
+    )
+
+
+def _losses(*, drawn_source: bool) -> str:
+    if drawn_source:
+        target = "u<sub>t</sub>(x | z, s)"
+        draw = "t, z, s, x ∼ p<sub>t</sub>(· | z, s)"
+    else:
+        target, draw = "u<sub>t</sub>(x | z)", "t, z, x ∼ p<sub>t</sub>(· | z)"
+    return (
         "<p><b>Losses</b> (Training dock)<br>"
         "L<sub>FM</sub>(θ) = E<sub>t, x ∼ p<sub>t</sub></sub> "
         "‖v<sub>θ</sub>(x, t) − u<sub>t</sub>(x)‖²<br>"
-        "L<sub>CFM</sub>(θ) = E<sub>t, z, x ∼ p<sub>t</sub>(· | z)</sub> "
-        "‖v<sub>θ</sub>(x, t) − u<sub>t</sub>(x | z)‖²<br>"
+        f"L<sub>CFM</sub>(θ) = E<sub>{draw}</sub> ‖v<sub>θ</sub>(x, t) − {target}‖²<br>"
         "L<sub>FM</sub>(θ) = L<sub>CFM</sub>(θ) + C, &nbsp; C = E‖u<sub>t</sub>(x)‖² − "
-        "E‖u<sub>t</sub>(x | z)‖²<br>"
+        f"E‖{target}‖²<br>"
         "v<sub>θ</sub>: the network's velocity, t ∼ U[0, 1]. C does not depend on θ: the "
         "same gradients, so training on the tractable conditional target learns the "
         "marginal field.</p>"
     )
-    return head, tail
+
+
+def _equations(path, *, drawn_source: bool) -> tuple[str, str]:
+    """(the path and its schedule, the fields and losses): the plot and values go between."""
+    from flowviz.core.paths import T_MAX  # path exists: torch is loaded
+
+    fields = _fields_drawn() if drawn_source else _fields_gaussian()
+    if path.sigma_min == 0:
+        why = f": at t = 1, {B} = 0 and {DOT_B} / {B} is infinite away from the data"
+    elif path.name == "vp":
+        why = f": at t = 1 VP's {DOT_B} is −∞"
+    else:
+        why = ""
+    clamp = f"<p><small>The fields are evaluated at min(t, {T_MAX:g}){why}.</small></p>"
+    return (
+        _path_text(path, drawn_source=drawn_source),
+        fields + clamp + _losses(drawn_source=drawn_source),
+    )

@@ -12,7 +12,20 @@ from PySide6.QtCore import Signal
 from flowviz import pictures
 from flowviz.gui.views.field_view import FieldView
 
+#: At most this many data points are circled (the largest weights); the status bar counts
+#: them all.
 TOP_WEIGHTS = 40
+#: A data point "carries weight" when its posterior is at least this fraction of the largest.
+WEIGHT_FLOOR = 1e-3
+
+
+def weight_summary(w: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """(the indices to circle: the TOP_WEIGHTS largest that carry weight, how many carry
+    weight in all, the effective number of points 1 / sum w^2) of posterior weights w (N,)."""
+    w = np.asarray(w, np.float64)
+    carry = w >= WEIGHT_FLOOR * w.max()
+    top = np.argsort(w)[::-1][: min(TOP_WEIGHTS, int(carry.sum()))]
+    return top, int(carry.sum()), float(1.0 / np.square(w / w.sum()).sum())
 
 
 class MarginalView(FieldView):
@@ -88,11 +101,11 @@ class MarginalView(FieldView):
         t = self.state.t
         u = field.velocity(x[None], t)[0]
         w = field.posterior(x[None], t)[0]
-        top = np.argsort(w)[::-1][:TOP_WEIGHTS]
-        top = top[w[top] > 1e-3 * w[top[0]]]
+        top, count, effective = weight_summary(w)
         self.scene.show_probe(x, u, w[top], self.state.data[top])
+        circled = f" ({len(top)} largest circled)" if count > len(top) else ""
         self.probed.emit(
             f"x = ({x[0]:.2f}, {x[1]:.2f}), t = {t:.2f}:  u_t(x) = ({u[0]:.2f}, {u[1]:.2f}), "
-            f"|u| = {np.linalg.norm(u):.2f}.  Circles: p(z|x,t) — largest {w[top[0]]:.2f}, "
-            f"{len(top)} points carry weight."
+            f"|u| = {np.linalg.norm(u):.2f}.  Circles: p(z|x,t), largest {w[top[0]]:.2f}; "
+            f"{count} points ≥ 1/1000 of it{circled}; effective number 1/Σp² = {effective:.1f}."
         )

@@ -41,7 +41,18 @@ import time
 import numpy as np
 import torch
 
-from flowviz.core import data, exact, frames, gridded, marginal, model, paths, solvers, training
+from flowviz.core import (
+    clock,
+    data,
+    exact,
+    frames,
+    gridded,
+    marginal,
+    model,
+    paths,
+    solvers,
+    training,
+)
 
 N_DATA = 2000
 BATCH = 256
@@ -268,6 +279,38 @@ def bench_drawn(repeats: int) -> None:
     print("  goals: frame <= 50 ms (1000 x 200), trajectories <= 3 s")
 
 
+def bench_view_particles(particles: int) -> None:
+    """The Marginal view's particles: Euler on t (before) against steps on the path's clock
+    (core.clock, now), N = 1000 moons, 100 frames, one torch thread as in the app's worker."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    z = data.preset("moons", 1000, seed=0).numpy()
+    x0 = frames.particle_starts(n=particles, data=z, source=None, sigma_min=0.0)
+    for name, n in (("condot", 2.0), ("cosine", 2.0), ("vp", 2.0), ("polynomial", 0.5)):
+        path = paths.make(name, n=n)
+        ex = exact.ExactMarginal(data=z, path=path, source=None)
+        calls = []
+
+        def field(x, t, ex=ex, calls=calls):
+            calls.append(t)
+            return ex.velocity(x, t)
+
+        t0 = time.perf_counter()
+        exact.trajectories(field_fn=field, x0=x0, steps=100, reverse=False)
+        euler, n_euler = time.perf_counter() - t0, len(calls)
+        calls.clear()
+        t0 = time.perf_counter()
+        clock.trajectories(
+            field_fn=field, path=path, drawn_source=False, x0=x0, steps=100, reverse=False
+        )
+        ours, n_ours = time.perf_counter() - t0, len(calls)
+        print(
+            f"  {name:10s} {particles} particles: Euler on t {euler:5.2f} s ({n_euler} calls),"
+            f" on the clock {ours:5.2f} s ({n_ours} calls)"
+        )
+    torch.set_num_threads(threads)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, a shorter flow")
@@ -288,6 +331,8 @@ def main() -> None:
     bench_flow(points, particles=10_000, steps=20 if args.quick else 100)
     print("\n4. drawn source")
     bench_drawn(repeats=2 if args.quick else 5)
+    print("\n5. the Marginal view's particles")
+    bench_view_particles(particles=1000 if args.quick else 3000)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,13 @@
    view frame 3.4-4.6 s, full 64 x 64 1.5-2.1 s, particles ~176 s. With core.gridded +
    core.tails (idle, two runs): view frame 16 ms (t = 0), 59-111 ms (t = 0.5 to 1),
    full 64 x 64 0.18-0.65 s, particles 2.1-3.2 s; 1000 x 1000 view frame 32-173 ms.
+5. The Marginal view's particles (3000, N = 1000 moons, 100 frames, one torch thread):
+   Euler on t (before) against core.clock (now), seconds and field calls side by side.
+   Measured under load (another helper's tests running): CondOT 1.00 s / 1.11 s (100 / 100
+   calls), cosine 1.22 / 3.22 (100 / 138), VP 2.00 / 6.29 (100 / 159), polynomial n = 0.5
+   2.48 / 4.09 (100 / 141); the added nodes sit near t = 1 (VP) or t = 0 (n < 1), where
+   the field costs most. Accuracy at t = 1 (tests/core/test_clock.py, median distance to
+   the exact end): VP 0.023 -> 6e-7, polynomial n = 0.5 3.7 -> 0, CondOT unchanged ~0.
 """
 
 from __future__ import annotations
@@ -41,7 +48,18 @@ import time
 import numpy as np
 import torch
 
-from flowviz.core import data, exact, frames, gridded, marginal, model, paths, solvers, training
+from flowviz.core import (
+    clock,
+    data,
+    exact,
+    frames,
+    gridded,
+    marginal,
+    model,
+    paths,
+    solvers,
+    training,
+)
 
 N_DATA = 2000
 BATCH = 256
@@ -268,6 +286,38 @@ def bench_drawn(repeats: int) -> None:
     print("  goals: frame <= 50 ms (1000 x 200), trajectories <= 3 s")
 
 
+def bench_view_particles(particles: int) -> None:
+    """The Marginal view's particles: Euler on t (before) against steps on the path's clock
+    (core.clock, now), N = 1000 moons, 100 frames, one torch thread as in the app's worker."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    z = data.preset("moons", 1000, seed=0).numpy()
+    x0 = frames.particle_starts(n=particles, data=z, source=None, sigma_min=0.0)
+    for name, n in (("condot", 2.0), ("cosine", 2.0), ("vp", 2.0), ("polynomial", 0.5)):
+        path = paths.make(name, n=n)
+        ex = exact.ExactMarginal(data=z, path=path, source=None)
+        calls = []
+
+        def field(x, t, ex=ex, calls=calls):
+            calls.append(t)
+            return ex.velocity(x, t)
+
+        t0 = time.perf_counter()
+        exact.trajectories(field_fn=field, x0=x0, steps=100, reverse=False)
+        euler, n_euler = time.perf_counter() - t0, len(calls)
+        calls.clear()
+        t0 = time.perf_counter()
+        clock.trajectories(
+            field_fn=field, path=path, drawn_source=False, x0=x0, steps=100, reverse=False
+        )
+        ours, n_ours = time.perf_counter() - t0, len(calls)
+        print(
+            f"  {name:10s} {particles} particles: Euler on t {euler:5.2f} s ({n_euler} calls),"
+            f" on the clock {ours:5.2f} s ({n_ours} calls)"
+        )
+    torch.set_num_threads(threads)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, a shorter flow")
@@ -288,6 +338,8 @@ def main() -> None:
     bench_flow(points, particles=10_000, steps=20 if args.quick else 100)
     print("\n4. drawn source")
     bench_drawn(repeats=2 if args.quick else 5)
+    print("\n5. the Marginal view's particles")
+    bench_view_particles(particles=1000 if args.quick else 3000)
 
 
 if __name__ == "__main__":

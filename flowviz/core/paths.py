@@ -122,7 +122,7 @@ class Cosine(GaussianPath):
 
     Each value is a sine of a small angle near the end where it vanishes: cos(pi t / 2) is
     computed as sin(pi (1 - t) / 2), since in float32 pi t / 2 near pi / 2 keeps only ~1e-7
-    absolutely, which is 0.1 % of b_t at T_MAX (and b_1 would be -4e-8, not 0)."""
+    absolutely, which is 2e-4 of b_t at T_MAX (and b_1 would be -4e-8, not 0)."""
 
     name, label = "cosine", "Cosine"
 
@@ -190,7 +190,7 @@ class Polynomial(GaussianPath):
     def _base(self, t):
         n = self.n
         log_t = torch.log(t.clamp_min(0.0))
-        # 1 - t^n = -expm1(n log t): 1 - t^n cancels as t -> 1 (0.03 % of b_t at T_MAX for
+        # 1 - t^n = -expm1(n log t): 1 - t^n cancels as t -> 1 (5e-5 of b_t at T_MAX for
         # n = 2 in float32).
         tn, b = torch.exp(n * log_t), -torch.expm1(n * log_t)
         # n t^(n-1) at t = 0 is 0 for n > 1, infinite for n < 1: clamp t away from 0 there.

@@ -15,12 +15,9 @@ from flowviz.pictures.field import (
 )
 from flowviz.session import Session
 
-#: Particles move with Euler steps on the display grid: the exact field is smooth at these
-#: step sizes, and one field evaluation per step keeps 10k particles cheap.
-SOLVER = "euler"
-#: Euler steps of the preview particles shown while the full ones are computed (a fifth of
+#: Steps of the preview particles shown while the full ones are computed (a fifth of
 #: the default 100: all 3000 particles of a 1000-point set appear in a fraction of a second;
-#: the exact field is smooth enough that they land within a few pixels of the full ones).
+#: on the path's clock they land close to the full ones).
 PREVIEW_STEPS = 20
 
 
@@ -34,7 +31,8 @@ def marginal(
     grids covering the half-widths extent (frames.view_extent of the view). particles_of:
     a picture of the same Session whose particles this one shares (a resized view keeps
     them: they do not depend on the extent)."""
-    from flowviz.core.exact import ExactMarginal, trajectories
+    from flowviz.core import clock
+    from flowviz.core.exact import ExactMarginal
 
     check_data(session)
     path = path_of(session)
@@ -46,20 +44,22 @@ def marginal(
     def frame(t: float) -> frames.FieldFrame:
         return frames.field_frame(field_fn=exact.velocity, heat_fn=exact.density, t=t, spec=spec)
 
-    def move(x0):
-        return trajectories(
-            field_fn=exact.velocity, x0=x0, steps=d.steps, reverse=d.reverse, method=SOLVER
+    drawn = session.source is not None
+
+    def move(x0, steps=d.steps):
+        """Particles on the path's clock (core.clock): on every path as close to the exact
+        flow as CondOT's, with CondOT's field evaluations."""
+        return clock.trajectories(
+            field_fn=exact.velocity,
+            path=path,
+            drawn_source=drawn,
+            x0=x0,
+            steps=steps,
+            reverse=d.reverse,
         )
 
     def preview(x0):
-        coarse = trajectories(
-            field_fn=exact.velocity,
-            x0=x0,
-            steps=PREVIEW_STEPS,
-            reverse=d.reverse,
-            method=SOLVER,
-        )
-        return resample(coarse, d.steps)
+        return resample(move(x0, PREVIEW_STEPS), d.steps)
 
     picture = FieldPicture(
         frame=frame,

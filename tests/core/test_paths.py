@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from core_reference import PATH_CASES, derivatives, schedule
+from core_reference import PATH_CASES, closed_forms, derivatives, schedule
 
 from flowviz.core import paths
 
@@ -147,28 +147,6 @@ def test_names_are_case_and_dash_insensitive():
 # ------------------------------------------------------------ float32 near both ends
 
 
-def _closed_forms(name, t, *, n=2.0):
-    """(alpha, b, d alpha, d b) in float64, written from the formulas (not from paths.py):
-    the base schedule b_t (beta_t = sigma_min + (1 - sigma_min) b_t) and its derivatives."""
-    t = np.asarray(t, np.float64)
-    h = 0.5 * math.pi
-    if name == "condot":
-        one = np.ones_like(t)
-        return t, 1.0 - t, one, -one
-    if name == "cosine":
-        return np.sin(h * t), np.cos(h * t), h * np.cos(h * t), -h * np.sin(h * t)
-    if name == "polynomial":
-        return t**n, 1.0 - t**n, n * t ** (n - 1), -n * t ** (n - 1)
-    b0, b1 = 0.1, 20.0
-    s = 1.0 - t
-    a = np.exp(-0.5 * (b0 * s + 0.5 * (b1 - b0) * s * s))
-    a0 = math.exp(-0.5 * (b0 + 0.5 * (b1 - b0)))
-    alpha = (a - a0) / (1.0 - a0)
-    d_alpha = 0.5 * (b0 + (b1 - b0) * s) * a / (1.0 - a0)
-    b = np.sqrt(1.0 - alpha * alpha)  # float64: 1e-16 / 1e-5 relative at T_MAX
-    return alpha, b, d_alpha, -alpha * d_alpha / b
-
-
 # Times a float32 holds exactly (the input itself does not round), 1e-4 from either end.
 T32 = np.float32([1e-4, 1e-3, 0.01, 0.5, 0.99, 0.999, paths.T_MAX]).astype(np.float64)
 FLOAT32_CASES = [*PATH_CASES, ("polynomial", {"n": 0.5}), ("polynomial", {"n": 1.0})]
@@ -180,7 +158,7 @@ def test_float32_schedule_matches_float64_closed_forms_near_both_ends(name, kw, 
     """Every value to 1e-5 relative (float32 rounds at 6e-8 per operation): no difference
     of nearly equal numbers (VP's 1 - alpha^2, 1 - t^n, cos near pi / 2) loses digits."""
     s = _make(name, kw, sigma_min).schedule(torch.tensor(T32, dtype=torch.float32))
-    alpha, b, d_alpha, d_b = _closed_forms(name, T32, n=kw.get("n", 2.0))
+    alpha, b, d_alpha, d_b = closed_forms(name, T32, n=kw.get("n", 2.0))
     beta = sigma_min + (1 - sigma_min) * b
     got = (s.alpha, s.beta, s.d_alpha, s.d_beta)
     wanted = (alpha, beta, d_alpha, (1 - sigma_min) * d_b)
@@ -194,7 +172,7 @@ def test_closed_forms_match_finite_differences():
     for name, kw in FLOAT32_CASES:
         n = kw.get("n", 2.0)
         for t in (0.05, 0.5, 0.99, 0.9999):
-            _, _, da, db = _closed_forms(name, t, n=n)
+            _, _, da, db = closed_forms(name, t, n=n)
             fd = derivatives(name, t, n=n)
             np.testing.assert_allclose((da, db), fd, rtol=1e-6, atol=1e-9, err_msg=name)
 
@@ -205,9 +183,9 @@ def test_vp_beta_in_float32_at_t_max_is_within_1e4_of_float64(sigma_min):
     path = paths.make("vp", sigma_min=sigma_min)
     b32 = float(path.field_schedule(torch.tensor([t], dtype=torch.float32)).beta[0])
     b64 = float(path.field_schedule(torch.tensor([t], dtype=torch.float64)).beta[0])
-    _, b, _, _ = _closed_forms("vp", float(np.float32(t)))
+    _, b, _, _ = closed_forms("vp", float(np.float32(t)))
     assert b32 == pytest.approx(sigma_min + (1 - sigma_min) * b, rel=1e-4)
-    assert b64 == pytest.approx(sigma_min + (1 - sigma_min) * _closed_forms("vp", t)[1], rel=1e-9)
+    assert b64 == pytest.approx(sigma_min + (1 - sigma_min) * closed_forms("vp", t)[1], rel=1e-9)
 
 
 def test_vp_field_and_log_density_in_float32_near_t_max_match_float64():
@@ -219,7 +197,7 @@ def test_vp_field_and_log_density_in_float32_near_t_max_match_float64():
 
     z = np.array([[0.0, 0.0], [0.02, 0.0], [-1.0, 0.5]])
     t = float(np.float32(paths.T_MAX))
-    alpha, b, d_alpha, d_b = _closed_forms("vp", t)
+    alpha, b, d_alpha, d_b = closed_forms("vp", t)
     x = z[:2].mean(0) + np.array([[0.0, 0.0], [0.004, 0.003], [-0.006, 0.002]])
     d2 = ((x[:, None] - alpha * z[None]) ** 2).sum(-1)
     log_k = -d2 / (2 * b * b) - math.log(2 * math.pi * b * b)

@@ -315,3 +315,12 @@ def test_the_plot_is_made_only_when_the_panel_is_first_shown(qtbot):
     assert panel.plot is None
     panel.set_shown(True)
     assert panel.plot is not None and panel.plot.marker_t() == pytest.approx(0.5)
+
+
+def test_polynomial_below_1_shows_the_infinite_start_speed_as_a_limit(qtbot):
+    state, panel = _panel(qtbot, paths.make("polynomial", n=0.5))
+    state.set_t(0.0)
+    seen = _visible_text(panel.values.text())
+    assert "α′t = ∞" in seen and "β′t = −∞" in seen and "the limit as t → 0" in seen
+    state.set_t(0.25)  # 0.5 / sqrt(0.25) = 1
+    assert "α′t = 1.000" in _visible_text(panel.values.text())

@@ -200,6 +200,9 @@ def _num(v: float) -> str:
 def _values(path, t: float) -> str:
     s = path.schedule(float(t))
     alpha, beta, d_alpha, d_beta = (float(v) for v in (s.alpha, s.beta, s.d_alpha, s.d_beta))
+    if path.name == "polynomial" and path.n < 1 and t == 0:
+        # n t^(n-1) is infinite at 0; the core evaluates it just above 0 to keep fields finite
+        d_alpha, d_beta = math.inf, -math.inf
     limits = [
         f"{sym} = {_num(v)} is the limit as t → {t:g}"
         for sym, v in ((DOT_A, d_alpha), (DOT_B, d_beta))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flowviz.core import choices
 from flowviz.core import paths as paths_mod
+from flowviz.core.text import one_line
 
 
 class UserError(Exception):
@@ -280,13 +281,22 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(argv[1:] if args.command else argv)
     from flowviz.core.training import DivergenceError
+    from flowviz.export.interrupts import Interrupted
 
     commands = {"train": _train, "sample": _sample, "export": _export}
     try:
         return commands[args.command](args)
     except (UserError, ValueError, OSError, DivergenceError) as exc:
-        print(f"flowviz: error: {exc}", file=sys.stderr)
+        print(f"flowviz: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        out = getattr(args, "out", None)
+        print(
+            f"flowviz: {exc}; stopped, nothing written"
+            + (f" ({one_line(out, 80)} left as it was)" if out else ""),
+            file=sys.stderr,
+        )
+        return exc.exit_status
     except MemoryError:
         print("flowviz: error: out of memory; ask for fewer points or steps", file=sys.stderr)
         return 2

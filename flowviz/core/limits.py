@@ -75,6 +75,9 @@ POINTS = Range("point count", 1, MAX_POINTS, integer=True)
 SAMPLES = Range("sample count", 1, MAX_POINTS, integer=True)
 SOLVER_STEPS = Range("solver steps", 1, 10_000, integer=True)
 PARTICLES = Range("particles", 0, 100_000, integer=True)
+COORDINATE = Range("coordinate", -MAX_COORDINATE, MAX_COORDINATE)
+CAMERA_HALF = Range("camera.half", 1e-6, MAX_COORDINATE)
+MAX_NAME = 1024  # characters of a name a file gives (a data set's origin)
 
 MAX_CHECKPOINT_BYTES = 512 * 2**20  # the largest valid one (1024 x 12, 2 x 1e6 points) ~ 70 MB
 MAX_TEXT_BYTES = 128 * 2**20  # 1e6 lines of two full-precision numbers fit in ~40 MB

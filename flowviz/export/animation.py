@@ -18,14 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from flowviz.core import choices
+from flowviz.core.text import rich_line
+from flowviz.export.writers import Cancelled
 from flowviz.session import Session
 
 DIRECTIONS = ("forward", "reverse", "loop")
 THEMES = ("light", "dark")
 
 
-class Cancelled(Exception):
-    """The caller asked the export to stop; nothing was written."""
+__all__ = ["Cancelled"]  # writers' own: a stop asked for before the result is published
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Spec:
     theme: str = "light"
 
     def __post_init__(self):
+        # The title is drawn as rich text: a few inline tags, one line, never a table.
+        object.__setattr__(self, "title", rich_line(self.title))
         if not self.views or any(v not in choices.VIEWS for v in self.views):
             raise ValueError(f"views must be some of {', '.join(choices.VIEWS)}: {self.views}")
         if self.direction not in DIRECTIONS:
@@ -180,7 +183,7 @@ def export(
     cam = session.camera
     frames = FrameQueue(pics, spec.times())
     try:
-        with open_writer(target) as writer:
+        with open_writer(target, cancelled=cancelled) as writer:
             for i in range(spec.frames):
                 if cancelled is not None and cancelled():
                     raise Cancelled

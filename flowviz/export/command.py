@@ -104,7 +104,8 @@ def run(args, *, load_points, check_inputs) -> int:
     """The export command. load_points(spec, n, seed) and check_inputs(out, inputs) are the
     CLI's own rules for --data and for not overwriting an input."""
     from flowviz.core import limits
-    from flowviz.export.animation import Spec, export
+    from flowviz.export import interrupts
+    from flowviz.export.animation import Cancelled, Spec, export
     from flowviz.export.writers import plan
 
     width, height = _size(args.size)
@@ -113,6 +114,8 @@ def run(args, *, load_points, check_inputs) -> int:
                          "--source and --checkpoint")  # fmt: skip
     session_file = _load_session(args.session) if args.session else None
     learned = bool(args.checkpoint or args.train_steps or (session_file and session_file[1]))
+    if session_file is not None:
+        _check_session(args.session, session_file[0], args.view)
     if args.view is None and session_file is not None:
         views = tuple(v for v in session_file[0].views if v != "learned" or learned)
     else:
@@ -159,6 +162,8 @@ def run(args, *, load_points, check_inputs) -> int:
 
     if session_file is not None:
         session, field = _with_path_options(session_file[0], args), _field_of(session_file[1])
+        if args.train_steps:  # the session's data and network settings, trained here
+            field = _train(session, args)
     else:
         session, field = _session_and_field(args, load_points)
         session = session.patch(display={"particles": 3000, "trails": 6})
@@ -180,11 +185,17 @@ def run(args, *, load_points, check_inputs) -> int:
         sys.stderr.write(f"\r[{bar}] frame {done}/{total}  {rate:.1f} frames/s")
         sys.stderr.flush()
 
-    try:
-        path = export(session, spec, target.path, field=field, progress=progress)
-    finally:
-        if not args.quiet:
-            sys.stderr.write("\n")
+    with interrupts.caught() as stop:
+        try:
+            path = export(
+                session, spec, target.path, field=field, progress=progress, cancelled=stop.is_set
+            )
+        except Cancelled:
+            stop.check()
+            raise
+        finally:
+            if not args.quiet:
+                sys.stderr.write("\n")
     print(f"wrote {path} ({spec.frames} frames, {spec.width}x{spec.height}, {spec.fps:g} fps)")
     return 0
 
@@ -194,6 +205,18 @@ def _load_session(path: str):
     from flowviz.sessions import file
 
     return file.load(path)
+
+
+def _check_session(path: str, session, view: str | None) -> None:
+    """A session file can be exported: it has data, and views unless --view names some."""
+    from flowviz.core.text import name
+
+    if not len(session.data):
+        raise ValueError(f"{name(Path(path).name)}: the session holds no data points to show")
+    if view is None and not session.views:
+        raise ValueError(
+            f"{name(Path(path).name)}: the session shows no views; choose some with --view"
+        )
 
 
 def _field_of(trained):

@@ -169,6 +169,7 @@ def _train(args) -> int:
     )
     points = _points(args.data, args.n, args.seed)
     source = data.load_points(args.source) if args.source else None
+    limits.check_pairs(len(points), None if source is None else len(source))
     trainer = training.Trainer(data=points, config=config, source=source)
     if not args.quiet:
         print(f"training on {trainer.device} ({len(points)} points)", file=sys.stderr)
@@ -298,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return exc.exit_status
     except MemoryError:
+        print("flowviz: error: out of memory; ask for fewer points or steps", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # torch's allocator says "can't allocate memory"
+        if "allocate" not in str(exc):
+            raise
         print("flowviz: error: out of memory; ask for fewer points or steps", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -261,6 +261,9 @@ def _session_and_field(args, load_points):
         source = load_file(args.source)
     else:
         source = ckpt.source if ckpt is not None and not args.data else None
+    from flowviz.core.limits import check_pairs
+
+    check_pairs(len(data), None if source is None else len(source))
     c = ckpt.config if ckpt is not None else None
     path = PathSpec(
         name=args.path or (c.path if c else "condot"),

@@ -298,6 +298,10 @@ def _load(path: Path) -> tuple[Session, dict | None]:
             if "source.npy" not in names:
                 raise _Refused("damaged: the source points (source.npy) are missing")
             source = _points(_read(zf, "source.npy"), "source.npy")
+            try:
+                limits.check_pairs(len(data), len(source))
+            except ValueError as exc:
+                raise _Refused(str(exc)) from None
         d = meta.get("session")
         if not isinstance(d, dict):
             raise _Refused("session.json: the field 'session' must be a mapping of settings")
@@ -305,7 +309,7 @@ def _load(path: Path) -> tuple[Session, dict | None]:
         try:
             session = Session.from_dict(d, base=Session(data=data, source=source))
         except ValueError as exc:
-            raise _Refused(f"session.json: {exc}") from None
+            raise _Refused(f"the session settings are invalid: {exc}") from None
         trained = meta.get("trained")
         if trained is None:
             return session, None

@@ -436,6 +436,19 @@ class MainWindow(QMainWindow):
         return {"data": points, "origin": origin, "selected": frames.typical_point(points)}
 
     def _on_stroke(self, which, before, after, label) -> None:
+        from flowviz.core import limits
+
+        s = self.state.session
+        try:
+            n_data = len(after) if which == "target" else len(s.data)
+            src = after if which == "source" else s.source
+            limits.check_pairs(n_data, None if src is None else len(src))
+        except ValueError as exc:  # the stroke is dropped: the fields would not fit
+            self.show_status(f"Stroke not added: {exc}")
+            for view in self._views.values():  # drop the stroke's preview
+                if isinstance(view, PlotView):
+                    view.show_points()
+            return
         patch = {"source": after} if which == "source" else {"data": after, "origin": "drawn"}
         old = {"source": before if len(before) else None}
         if which == "target":
@@ -444,9 +457,15 @@ class MainWindow(QMainWindow):
 
     def load_preset(self, name: str | None = None, *, undoable: bool = True) -> None:
         """Replace the data with a preset (default: the tool bar's) at the chosen count."""
-        from flowviz.core import data
+        from flowviz.core import data, limits
 
         name = name or self.preset.currentText()
+        source = self.state.session.source
+        try:
+            limits.check_pairs(self.state.session.count, None if source is None else len(source))
+        except ValueError as exc:
+            self.show_error(f"Preset {name}: {exc}")
+            return
         pts = data.preset(name, self.state.session.count, seed=0).numpy()
         self._edit(self._points_patch("target", pts, name), f"Preset {name}", undoable=undoable)
 
@@ -461,12 +480,15 @@ class MainWindow(QMainWindow):
         frame worker (a 1M-row file takes seconds: the window keeps answering); on a bad
         file show the problem in one line and leave the data untouched."""
         which = self.tools.target
+        s = self.state.session
+        other = len(s.data) if which == "source" else len(s.source if s.source is not None else ())
 
         def read():
-            from flowviz.core import data
+            from flowviz.core import data, limits
             from flowviz.session import frozen_points
 
             pts = frozen_points(data.load_points(filename).numpy())
+            limits.check_pairs(*((other, len(pts)) if which == "source" else (len(pts), other)))
             return pts, self._points_patch(which, pts, Path(filename).name)
 
         def apply(result) -> None:

@@ -291,12 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"flowviz: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except Interrupted as exc:
-        out = getattr(args, "out", None)
-        print(
-            f"flowviz: {exc}; stopped, nothing written"
-            + (f" ({one_line(out, 80)} left as it was)" if out else ""),
-            file=sys.stderr,
-        )
+        from flowviz.export.command import interrupted_line
+
+        print(interrupted_line(exc, args.out), file=sys.stderr)
         return exc.exit_status
     except MemoryError:
         print("flowviz: error: out of memory; ask for fewer points or steps", file=sys.stderr)

@@ -19,6 +19,7 @@ import numpy as np
 
 from flowviz.core import choices
 from flowviz.core.text import rich_line
+from flowviz.export.interrupts import deferred
 from flowviz.export.writers import Cancelled
 from flowviz.session import Session
 
@@ -188,7 +189,9 @@ def export(
                 if cancelled is not None and cancelled():
                     raise Cancelled
                 t, views = frames.next()
-                writer.write(composer.render(views, t, center=cam.center, half=cam.half))
+                with deferred():  # no exception inside a Qt paint event (interrupts)
+                    image = composer.render(views, t, center=cam.center, half=cam.half)
+                writer.write(image)
                 if progress is not None:
                     progress(i + 1, spec.frames)
     finally:

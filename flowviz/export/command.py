@@ -185,7 +185,7 @@ def run(args, *, load_points, check_inputs) -> int:
         sys.stderr.write(f"\r[{bar}] frame {done}/{total}  {rate:.1f} frames/s")
         sys.stderr.flush()
 
-    with interrupts.caught() as stop:
+    with interrupts.caught(lambda exc: interrupted_line(exc, args.out)) as stop:
         try:
             path = export(
                 session, spec, target.path, field=field, progress=progress, cancelled=stop.is_set
@@ -198,6 +198,13 @@ def run(args, *, load_points, check_inputs) -> int:
                 sys.stderr.write("\n")
     print(f"wrote {path} ({spec.frames} frames, {spec.width}x{spec.height}, {spec.fps:g} fps)")
     return 0
+
+
+def interrupted_line(exc, out: str) -> str:
+    """The one line an interrupted export ends with."""
+    from flowviz.core.text import name
+
+    return f"flowviz: {exc}; stopped, nothing written ({name(out)} left as it was)"
 
 
 def _load_session(path: str):

@@ -1,23 +1,28 @@
 """Signals during a command-line export: Ctrl+C (SIGINT), SIGTERM, SIGHUP.
 
-The handlers only note the signal; the export loop asks `caught.is_set()` before every
-frame and once more before the result replaces anything (Writer's cancelled hook), then
-stops there: the encoder is killed, partial files are removed, an existing output stays
-untouched. A KeyboardInterrupt raised inside a Qt paint event (the default handler) was
-"ignored" there, so the export ran on and replaced the old file, or crashed the process.
-A second signal of the same kind while stopping takes the default way out.
+Within `caught()`, a signal stops the export at once: every open Writer is aborted (the
+encoder killed, its partial file removed; an existing output is never touched), one line
+is printed and the process exits with 128 + the signal's number, without waiting for a
+frame computation that may take minutes. Only while Qt paints a frame (`deferred()`) is
+the signal merely noted: a Python exception raised inside a paint event is "ignored" by
+Qt (the export ran on and replaced the old file) or crashes it; the export loop asks
+`is_set()` right after the frame and before the result replaces anything, and stops there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
+from collections.abc import Callable
 
-#: The signals an export stops cleanly on, with the exit status each ends with (128 + n).
+#: The signals an export stops cleanly on.
 SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
+_deferring = 0  # > 0 while Qt paints: signals are only noted
 
 
 class Interrupted(Exception):
@@ -49,25 +54,44 @@ class Caught:
 
 
 @contextlib.contextmanager
-def caught():
-    """Note SIGINT, SIGTERM and SIGHUP instead of acting on them, within the block (main
-    thread only; elsewhere nothing changes)."""
+def deferred():
+    """A region where a signal is only noted (Qt painting a frame)."""
+    global _deferring
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+
+
+@contextlib.contextmanager
+def caught(say: Callable[[Interrupted], str]):
+    """Stop cleanly on SIGINT, SIGTERM and SIGHUP within the block (main thread only;
+    elsewhere nothing changes). say(interrupted) is the line printed when stopping at once."""
     flag = Caught()
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
 
-    def note(signum, _frame):
-        if flag.signum == signum:  # asked twice: stop now, the old way
-            signal.signal(signum, signal.SIG_DFL)
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            signal.raise_signal(signum)
+    def on_signal(signum, _frame):
         flag.signum = flag.signum or signum
+        if _deferring:
+            return  # the export loop stops after this frame
+        stop_now(Interrupted(flag.signum), say)
 
-    previous = {s: signal.signal(s, note) for s in SIGNALS}
+    previous = {s: signal.signal(s, on_signal) for s in SIGNALS}
     try:
         yield flag
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def stop_now(exc: Interrupted, say: Callable[[Interrupted], str]) -> None:
+    """Abort every open export, say so in one line, exit with 128 + the signal's number."""
+    from flowviz.export.writers import abort_all
+
+    abort_all()
+    sys.stderr.write("\n" + say(exc) + "\n")
+    sys.stderr.flush()
+    os._exit(exc.exit_status)

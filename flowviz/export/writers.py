@@ -261,6 +261,15 @@ def _reserve(folder: Path, name: str, suffix: str, *, directory: bool = False) -
 # ---------------------------------------------------------------------------- writing
 
 
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # open writers, for abort_all
+
+
+def abort_all() -> None:
+    """Abort every open Writer (a signal stops the process: nothing partial is left)."""
+    for writer in list(_LIVE):
+        writer.abort()
+
+
 def open_writer(target: Target, *, cancelled=None) -> Writer:
     """Start the encoder on a temporary name; use as a context manager (or close/abort).
     cancelled(): asked once more before the result replaces anything (True: abort)."""
@@ -300,6 +309,12 @@ class Writer:
     """Feeds frames to ffmpeg; publishes the result on close, removes every trace on abort."""
 
     def __init__(self, target: Target, *, cancelled=None):
+        from flowviz.export.interrupts import deferred
+
+        with deferred():  # a signal meanwhile is noted: the temporary is then known to abort
+            self._start(target, cancelled)
+
+    def _start(self, target: Target, cancelled) -> None:
         self.target = target
         self.count = 0  # frames written so far
         self._state = "open"
@@ -343,6 +358,7 @@ class Writer:
         self._finalizer = weakref.finalize(
             self, _cleanup, self._proc, self._temp, self._log, self._watchdog
         )
+        _LIVE.add(self)
 
     # ---------------------------------------------------------------- the public part
 

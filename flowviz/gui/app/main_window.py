@@ -415,7 +415,8 @@ class MainWindow(QMainWindow):
             origin = self.state.session.origin
             self.load_preset(origin if origin in presets else DEFAULT_PRESET, undoable=False)
         self._sync_tool_bar()
-        self.show_status(HINTS[self.tools.tool])
+        self.show_status(self._restore_note or HINTS[self.tools.tool])
+        self._restore_note = ""
         self.core_ready.emit()
         self.player.play(True)
 
@@ -727,8 +728,8 @@ class MainWindow(QMainWindow):
             self.state.replace(Session(origin=DEFAULT_PRESET))
             self._sync_tool_bar()
         self._sync_views()
-        if problems:  # said once; the next close saves the defaults in their place
-            self.show_status(f"Settings not restored (defaults used): {problems[0]}")
+        # Said once, when the window is ready (the next close saves good values instead).
+        self._restore_note = problems and f"Settings not restored (defaults used): {problems[0]}"
 
     def _fit_screen(self) -> None:
         """First launch: 1500 x 820, or what the screen has room for (a 1280 x 720

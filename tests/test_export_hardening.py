@@ -65,3 +65,20 @@ def test_export_of_a_session_with_train_steps_trains(tmp_path, capsys):
             "--frames", "2", "--size", "64x64", "--quiet", "--out", str(out)]  # fmt: skip
     assert cli.main(argv) == 0, capsys.readouterr().err
     assert out.stat().st_size > 0
+
+
+def test_a_large_network_is_announced_before_the_work():
+    """The largest network the limits allow (1024 x 12): the export says what it costs."""
+    from flowviz.core.inference import InferenceField
+    from flowviz.core.model import ModelConfig, build
+    from flowviz.export.command import _network_note
+
+    def note(width, depth):
+        config = ModelConfig(width=width, depth=depth)
+        field = InferenceField(build(config, seed=0).state_dict(), config)
+        weights = sum(p.numel() for p in field.model.parameters())
+        return weights, _network_note(Session(), field, frames=120)
+
+    weights, big = note(1024, 12)
+    assert f"{weights / 1e6:.1f} M weights" in big and "Ctrl+C stops cleanly" in big
+    assert note(32, 2)[1] == ""

@@ -86,13 +86,23 @@ MAX_TEXT_BYTES = 128 * 2**20  # 1e6 lines of two full-precision numbers fit in ~
 #: Data points x drawn source points: the exact marginal of a drawn source sums over these
 #: pairs. Measured (a 2-frame 320x240 export, 2 cores): 1e6 pairs 0.6 GB, 1e7 0.9 GB and
 #: 46 s, 3e7 1.2 GB and 3 min, 1e8 past 3 GB (1e9, 1000 x 1e6, reached 22 GB).
+#: The source's own size counts too: 30 data x 1e6 source points (3e7 pairs) ran out of
+#: 4 GB of address space (1.9 GB resident) after 4.5 min.
 MAX_PAIRS = 30_000_000
+MAX_SOURCE_POINTS = 30_000
 PAIRS_MEMORY = "about 1.5 GB"
 
 
 def check_pairs(n_data: int, n_source: int | None) -> None:
-    """ValueError when a drawn source with n_source points and n_data data points make more
-    pairs than MAX_PAIRS (the memory and time the exact marginal needs grow with them)."""
+    """ValueError when a drawn source of n_source points is larger than MAX_SOURCE_POINTS or
+    makes more than MAX_PAIRS pairs with n_data data points (the exact marginal's memory
+    and time grow with both)."""
+    if n_source and n_source > MAX_SOURCE_POINTS:
+        raise ValueError(
+            f"a drawn source of {n_source:,} points is more than the {MAX_SOURCE_POINTS:,} "
+            f"the exact fields handle within {PAIRS_MEMORY}; use fewer points (or the "
+            "Gaussian source)"
+        )
     if not n_source or n_data * n_source <= MAX_PAIRS:
         return
     raise ValueError(

@@ -175,6 +175,10 @@ def run(args, *, load_points, check_inputs) -> int:
         "layout": args.layout,
     }
     session = session.patch(display={k: v for k, v in chosen.items() if v is not None})
+    if field is not None and "learned" in views:
+        note = _network_note(session, field, spec.frames)
+        if note:
+            print(f"flowviz: note: {note}", file=sys.stderr)
     started = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
@@ -198,6 +202,33 @@ def run(args, *, load_points, check_inputs) -> int:
                 sys.stderr.write("\n")
     print(f"wrote {path} ({spec.frames} frames, {spec.width}x{spec.height}, {spec.fps:g} fps)")
     return 0
+
+
+#: Floating-point operations beyond which the learned view's work is worth a note.
+HEAVY_FLOPS = 1e12
+_STAGES = {"euler": 1, "midpoint": 2, "rk4": 4}  # network calls a solver step
+
+
+def _network_note(session, field, frames: int) -> str:
+    """What the learned view costs with a large network (its particles are integrated once,
+    its field and error map are evaluated at every frame), said before the work starts."""
+    from flowviz.pictures.learned import HEAT_RES
+
+    model = getattr(field, "model", None)
+    if model is None:
+        return ""
+    weights = sum(int(w.numel()) for w in model.parameters())
+    d, opts = session.display, session.learned
+    points = d.particles * opts.steps * _STAGES.get(opts.solver, 4)
+    points += frames * (HEAT_RES**2 + d.arrow_res**2)
+    flops = 2.0 * weights * points
+    if flops < HEAVY_FLOPS:
+        return ""
+    return (
+        f"the learned view evaluates a network of {weights / 1e6:.1f} M weights at about "
+        f"{points:,} points ({flops:.0e} floating-point operations): expect minutes on a "
+        "CPU; Ctrl+C stops cleanly"
+    )
 
 
 def interrupted_line(exc, out: str) -> str:

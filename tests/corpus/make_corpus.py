@@ -419,7 +419,8 @@ sess(
     "the stored training settings are invalid",
     trained=True,
 )
-sess("source-1e6.flowviz", _source(1_000_000), "drawn source points make 1.0e+08 pairs")
+sess("source-1e6.flowviz", _source(1_000_000), "a drawn source of 1,000,000 points is more")
+sess("pairs-4e7.flowviz", _source(20_000, data=2000), "drawn source points make 4.0e+07 pairs")
 
 # --------------------------------------------------------------------- lessons (issue 22)
 

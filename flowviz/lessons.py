@@ -90,8 +90,8 @@ class Step:
 
                 name, count = a.args
                 n = count or session.count
-                pts = data.preset(name, n, seed=0).numpy()
                 limits.check_pairs(n, None if session.source is None else len(session.source))
+                pts = data.preset(name, n, seed=0).numpy()
                 session = session.patch(data=pts, origin=name, count=n, selected=-1)
         d = {"format": session_mod.FORMAT, "version": session_mod.VERSION, **self.session}
         session = Session.from_dict(d, base=session)

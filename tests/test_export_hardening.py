@@ -82,3 +82,29 @@ def test_a_large_network_is_announced_before_the_work():
     weights, big = note(1024, 12)
     assert f"{weights / 1e6:.1f} M weights" in big and "Ctrl+C stops cleanly" in big
     assert note(32, 2)[1] == ""
+
+
+def _export_session(tmp_path, session, capsys) -> tuple[int, str]:
+    path = tmp_path / "odd.flowviz"
+    file.save(path, session)
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    argv = ["export", "--session", str(path), "--frames", "2", "--size", "64x64", "--quiet",
+            "--out", str(out / "x.gif")]  # fmt: skip
+    code = cli.main(argv)
+    assert list(out.iterdir()) == []
+    return code, capsys.readouterr().err.strip()
+
+
+def test_a_session_without_views_or_data_names_the_file(tmp_path, capsys):
+    import numpy as np
+
+    pts = np.zeros((3, 2), np.float32) + np.arange(3, dtype=np.float32)[:, None]
+    code, err = _export_session(tmp_path, Session(data=pts, views=()), capsys)
+    assert code == 2 and err == (
+        "flowviz: error: odd.flowviz: the session shows no views; choose some with --view"
+    )
+    code, err = _export_session(tmp_path, Session(), capsys)
+    assert (
+        code == 2 and err == "flowviz: error: odd.flowviz: the session holds no data points to show"
+    )

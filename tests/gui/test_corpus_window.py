@@ -138,3 +138,18 @@ def test_every_session_and_lesson_file_through_the_window(qtbot, window, setting
     assert again.state.session.count == before.count
     assert again.state.session.training == before.training
     again.close()
+
+
+def test_a_source_too_large_for_the_exact_fields_is_refused(qtbot, window, messages, tmp_path):
+    """Open points into the source: more than limits.MAX_SOURCE_POINTS is refused before
+    any field is computed (30 x 1e6 ran out of memory), naming the file."""
+    import numpy as np
+
+    big = tmp_path / "big-source.npy"
+    np.save(big, np.random.default_rng(0).normal(size=(40_000, 2)).astype(np.float32))
+    window.draw_target.setCurrentIndex(window.draw_target.findData("source"))
+    before, depth = window.state.session, window.undo.count()
+    window.open_points(str(big))
+    qtbot.waitUntil(lambda: not window.loading(), timeout=WAIT)
+    assert len(messages) == 1 and messages[0].startswith("big-source.npy: a drawn source of 40,000")
+    assert window.state.session == before and window.undo.count() == depth

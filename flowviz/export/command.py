@@ -106,7 +106,7 @@ def run(args, *, load_points, check_inputs) -> int:
     from flowviz.core import limits
     from flowviz.export import interrupts
     from flowviz.export.animation import Cancelled, Spec, export
-    from flowviz.export.writers import plan
+    from flowviz.export.writers import abort_all, plan
 
     width, height = _size(args.size)
     if args.session and (args.data or args.source or args.checkpoint):
@@ -189,7 +189,10 @@ def run(args, *, load_points, check_inputs) -> int:
         sys.stderr.write(f"\r[{bar}] frame {done}/{total}  {rate:.1f} frames/s")
         sys.stderr.flush()
 
-    with interrupts.caught(lambda exc: interrupted_line(exc, args.out)) as stop:
+    def say(exc) -> str:
+        return interrupted_line(exc, args.out)
+
+    with interrupts.caught(say, abort_all) as stop:
         try:
             path = export(
                 session, spec, target.path, field=field, progress=progress, cancelled=stop.is_set

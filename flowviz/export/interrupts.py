@@ -65,9 +65,10 @@ def deferred():
 
 
 @contextlib.contextmanager
-def caught(say: Callable[[Interrupted], str]):
+def caught(say: Callable[[Interrupted], str], cleanup: Callable[[], None]):
     """Stop cleanly on SIGINT, SIGTERM and SIGHUP within the block (main thread only;
-    elsewhere nothing changes). say(interrupted) is the line printed when stopping at once."""
+    elsewhere nothing changes). Stopping at once runs cleanup() (writers.abort_all) and
+    prints say(interrupted)."""
     flag = Caught()
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -77,7 +78,7 @@ def caught(say: Callable[[Interrupted], str]):
         flag.signum = flag.signum or signum
         if _deferring:
             return  # the export loop stops after this frame
-        stop_now(Interrupted(flag.signum), say)
+        stop_now(Interrupted(flag.signum), say, cleanup)
 
     previous = {s: signal.signal(s, on_signal) for s in SIGNALS}
     try:
@@ -87,11 +88,10 @@ def caught(say: Callable[[Interrupted], str]):
             signal.signal(s, handler)
 
 
-def stop_now(exc: Interrupted, say: Callable[[Interrupted], str]) -> None:
-    """Abort every open export, say so in one line, exit with 128 + the signal's number."""
-    from flowviz.export.writers import abort_all
-
-    abort_all()
+def stop_now(exc: Interrupted, say: Callable[[Interrupted], str], cleanup) -> None:
+    """Abort every open export (cleanup), say so in one line, exit with 128 + the signal's
+    number."""
+    cleanup()
     sys.stderr.write("\n" + say(exc) + "\n")
     sys.stderr.flush()
     os._exit(exc.exit_status)

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from flowviz.export.interrupts import deferred
+
 FORMATS = {".mp4": "mp4", ".gif": "gif", ".webm": "webm"}
 MIN_SIDE = 16
 MAX_SIDE = 8192
@@ -309,8 +311,6 @@ class Writer:
     """Feeds frames to ffmpeg; publishes the result on close, removes every trace on abort."""
 
     def __init__(self, target: Target, *, cancelled=None):
-        from flowviz.export.interrupts import deferred
-
         with deferred():  # a signal meanwhile is noted: the temporary is then known to abort
             self._start(target, cancelled)
 

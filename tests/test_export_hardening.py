@@ -108,3 +108,10 @@ def test_a_session_without_views_or_data_names_the_file(tmp_path, capsys):
     assert (
         code == 2 and err == "flowviz: error: odd.flowviz: the session holds no data points to show"
     )
+
+
+def test_many_data_points_are_announced_before_the_work():
+    from flowviz.export.command import HEAVY_POINTS, _data_note
+
+    assert _data_note(HEAVY_POINTS) == ""
+    assert "1,000,000 data points take minutes a frame" in _data_note(1_000_000)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flowviz.core import choices
 from flowviz.core import paths as paths_mod
+from flowviz.core.text import one_line
 
 
 class UserError(Exception):
@@ -168,6 +169,7 @@ def _train(args) -> int:
     )
     points = _points(args.data, args.n, args.seed)
     source = data.load_points(args.source) if args.source else None
+    limits.check_pairs(len(points), None if source is None else len(source))
     trainer = training.Trainer(data=points, config=config, source=source)
     if not args.quiet:
         print(f"training on {trainer.device} ({len(points)} points)", file=sys.stderr)
@@ -280,14 +282,25 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(argv[1:] if args.command else argv)
     from flowviz.core.training import DivergenceError
+    from flowviz.export.interrupts import Interrupted
 
     commands = {"train": _train, "sample": _sample, "export": _export}
     try:
         return commands[args.command](args)
     except (UserError, ValueError, OSError, DivergenceError) as exc:
-        print(f"flowviz: error: {exc}", file=sys.stderr)
+        print(f"flowviz: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        from flowviz.export.command import interrupted_line
+
+        print(interrupted_line(exc, args.out), file=sys.stderr)
+        return exc.exit_status
     except MemoryError:
+        print("flowviz: error: out of memory; ask for fewer points or steps", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # torch's allocator says "can't allocate memory"
+        if "allocate" not in str(exc):
+            raise
         print("flowviz: error: out of memory; ask for fewer points or steps", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

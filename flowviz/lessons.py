@@ -49,6 +49,7 @@ import numpy as np
 
 from flowviz import session as session_mod
 from flowviz.core import choices, limits
+from flowviz.core import text as text_rule
 from flowviz.session import Camera, Display, LearnedOptions, PathSpec, Session, TrainSettings
 
 FORMAT = "flowviz.lesson"
@@ -103,6 +104,7 @@ class Step:
 
                 name, count = a.args
                 n = count or session.count
+                limits.check_pairs(n, None if session.source is None else len(session.source))
                 pts = data.preset(name, n, seed=0).numpy()
                 session = session.patch(data=pts, origin=name, count=n, selected=-1)
         d = {"format": session_mod.FORMAT, "version": session_mod.VERSION, **self.session}
@@ -155,7 +157,7 @@ def given_back(lesson: Lesson, *, before: Session, now: Session) -> dict[str, An
 def load(path: str | os.PathLike) -> Lesson:
     """The lesson in the JSON file at path; ValueError "NAME: problem" if unusable."""
     path = Path(path)
-    name = path.name
+    name = text_rule.name(path.name)
     try:
         size = path.stat().st_size
         if not path.is_file():
@@ -288,9 +290,11 @@ def _int(word: str, text: str) -> int:
 
 
 def _text(value: Any, what: str) -> str:
+    """Non-empty text as the lesson panel may show it: core.text.lesson_html keeps a few
+    inline tags (sub, sup, b, i, em, br) and shows every other tag as written."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} must be non-empty text")
-    return value.strip()
+    return text_rule.lesson_html(value.strip())
 
 
 def _known(d: dict, allowed: set[str], what: str) -> None:

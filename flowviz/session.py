@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from flowviz.core import choices
+from flowviz.core import choices, limits, text
 from flowviz.core.frames import LIM
 from flowviz.core.layout import LAYOUTS
 
@@ -202,6 +202,7 @@ class Session:
 
     def __post_init__(self):
         set_ = object.__setattr__
+        limits.POINTS.check(self.count, "count")
         set_(self, "data", frozen_points(self.data))
         src = self.source
         set_(self, "source", None if src is None or len(src) == 0 else frozen_points(src))
@@ -265,13 +266,15 @@ class Session:
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, base: Session | None = None) -> Session:
         """The Session of a to_dict() result; missing fields keep base's (default: the
-        defaults). ValueError on another format, a newer version or a bad value."""
+        defaults). Every value is checked by type and against core.limits before any is
+        used (FILE_RANGES): ValueError naming the field on another format, a newer version
+        or a bad value, never TypeError or OverflowError."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise ValueError("not a flowviz session")
         version = d.get("version")
-        if not isinstance(version, int) or version > VERSION:
+        if isinstance(version, bool) or not isinstance(version, int) or version > VERSION:
             raise ValueError(
-                f"this session was saved by a newer flowviz (format {version}); "
+                f"this session was saved by a newer flowviz (format {text.name(version)}); "
                 f"this one reads up to {VERSION}"
             )
         base = base or cls()
@@ -281,20 +284,86 @@ class Session:
                 changes[key] = None if d[key] is None else _decode(d[key], key)
         for key, kind in (("origin", str), ("count", int), ("t", float), ("selected", int)):
             if key in d:
-                changes[key] = _typed(d[key], kind, key)
+                changes[key] = _checked(_typed(d[key], kind, key), key)
         for name in _PARTS:
             if name in d:
                 if not isinstance(d[name], dict):
-                    raise ValueError(f"session field {name!r} must be a mapping")
-                changes[name] = {k: v for k, v in d[name].items() if k in _names(_PARTS[name])}
+                    raise ValueError(f"{name} must be a mapping of settings, got {_kind(d[name])}")
+                allowed = _names(_PARTS[name])
+                changes[name] = {k: v for k, v in d[name].items() if k in allowed}
         if "camera" in changes and "center" in changes["camera"]:
-            changes["camera"]["center"] = tuple(changes["camera"]["center"])
+            changes["camera"]["center"] = _center(changes["camera"]["center"])
         if "views" in d:
-            changes["views"] = tuple(str(v) for v in d["views"])
+            changes["views"] = _views(d["views"])
         try:
             return base.patch(**changes)
-        except (TypeError, IndexError) as exc:
-            raise ValueError(f"a session value has the wrong type: {exc}") from None
+        except (TypeError, IndexError, OverflowError) as exc:
+            raise ValueError(f"a session value has the wrong type: {text.name(exc)}") from None
+
+
+#: Ranges of what a file (session file, lesson, remembered settings) may set, checked in
+#: from_dict before anything is applied. The window's own widgets have narrower ranges.
+FILE_RANGES = {
+    "count": limits.POINTS,
+    "origin": limits.Range("origin (its length)", 0, limits.MAX_NAME, integer=True),
+    "selected": limits.Range("selected", -1, limits.MAX_POINTS - 1, integer=True),
+    "path.sigma_min": limits.SIGMA_MIN,
+    "path.n": limits.POLY_N,
+    "training.width": limits.WIDTH,
+    "training.depth": limits.DEPTH,
+    "training.lr": limits.LR,
+    "training.batch_size": limits.BATCH_SIZE,
+    "training.steps": limits.STEPS,
+    "training.seed": limits.SEED,
+    "camera.half": limits.CAMERA_HALF,
+}
+
+
+def _checked(value, key: str):
+    """value if FILE_RANGES allows it for key (a text's length for origin), else ValueError."""
+    rng = FILE_RANGES.get(key)
+    if rng is None or value is None:
+        return value
+    probe = len(value) if isinstance(value, str) else value
+    try:
+        rng.check(probe, key)
+    except ValueError:
+        if isinstance(value, str):
+            raise ValueError(f"{key} is {len(value)} characters long, at most {rng.hi}") from None
+        raise
+    return value
+
+
+def _kind(value) -> str:
+    """What a JSON value is, for a message (never the value itself: it may be huge)."""
+    if value is None:
+        return "null"
+    names = {bool: "true/false", int: "a number", float: "a number", str: "text",
+             list: "a list", dict: "a mapping"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)
+
+
+def _center(value) -> tuple[float, float]:
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in value)
+    ):
+        raise ValueError(f"camera.center must be a list of two numbers, got {_kind(value)}")
+    for c in value:
+        limits.COORDINATE.check(c, "camera.center")
+    return (float(value[0]), float(value[1]))
+
+
+def _views(value) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"views must be a list of {', '.join(choices.VIEWS)}, got {_kind(value)}")
+    unknown = [v for v in value if v not in choices.VIEWS]
+    if unknown:
+        raise ValueError(
+            f"views: unknown view {text.quoted(unknown[0])}; choose from {', '.join(choices.VIEWS)}"
+        )
+    return tuple(value)
 
 
 def train_config(session: Session, *, device: str) -> TrainConfig:
@@ -352,7 +421,8 @@ def _part(cls, current, changes: dict, what: str):
             kind = type(getattr(current, f.name))
             if f.name == "steps" and what == "training":
                 kind = int
-            typed[f.name] = _typed(changes[f.name], kind, f"{what}.{f.name}")
+            key = f"{what}.{f.name}"
+            typed[f.name] = _checked(_typed(changes[f.name], kind, key), key)
     return replace(current, **typed)
 
 

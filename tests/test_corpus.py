@@ -83,10 +83,64 @@ def test_a_few_through_a_real_process(name, tmp_path):
     check(res.returncode, res.stderr, case, out)
 
 
+def export_command(path: Path, out: Path) -> list[str]:
+    return ["export", "--session", str(path), "--out", str(out / "x.gif"), "--frames", "2",
+            "--size", "64x64", "--quiet"]  # fmt: skip
+
+
+def check_short(stderr: str) -> None:
+    """File-controlled text is shortened: the message stays within 200 characters."""
+    line = stderr.strip().removeprefix("flowviz: error: ")
+    assert len(line) <= 200, line
+
+
+@pytest.mark.parametrize("case", cases("session"), ids=lambda c: c.name)
+def test_every_session_file_gives_one_clear_line(case, tmp_path, capsys):
+    """export --session: one line naming the file and the field, nothing written."""
+    out = tmp_path / "out"
+    out.mkdir()
+    code = cli.main(export_command(case.path, out))
+    err = capsys.readouterr().err
+    check(code, err, case, out)
+    check_short(err)
+
+
+@pytest.mark.parametrize("case", cases("lesson"), ids=lambda c: c.name)
+def test_every_lesson_file_gives_one_clear_line(case):
+    from flowviz import lessons
+
+    with pytest.raises(ValueError) as caught:
+        lessons.load(case.path)
+    text = str(caught.value)
+    assert text.startswith(case.name) and case.expected in text, text
+    assert "\n" not in text
+
+
+SESSION_PROCESSES = ["count-2pow40.flowviz", "member-tables.flowviz", "source-1e6.flowviz"]
+
+
+def test_session_files_through_a_real_process(tmp_path):
+    """The real entry point (one process, run concurrently): exit status 2, one line."""
+    procs = {}
+    for name in SESSION_PROCESSES:
+        (case,) = [c for c in cases("session") if c.name == name]
+        out = tmp_path / name
+        out.mkdir()
+        cmd = [sys.executable, str(ROOT / "main.py"), *export_command(case.path, out)]
+        procs[case, out] = subprocess.Popen(
+            cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=ROOT,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )  # fmt: skip
+    for (case, out), proc in procs.items():
+        _, err = proc.communicate(timeout=180)
+        check(proc.returncode, err, case, out)
+        check_short(err)
+
+
 def test_the_corpus_is_whole():
     listed = cases()
     assert len(listed) >= 60
-    assert {c.kind for c in listed} == {"points", "checkpoint"}
+    assert {c.kind for c in listed} == {"points", "checkpoint", "session", "lesson"}
     assert sorted(p.name for p in FILES.iterdir()) == sorted(c.name for c in listed)
     assert all(c.expected for c in listed)
 

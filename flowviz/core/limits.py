@@ -75,9 +75,41 @@ POINTS = Range("point count", 1, MAX_POINTS, integer=True)
 SAMPLES = Range("sample count", 1, MAX_POINTS, integer=True)
 SOLVER_STEPS = Range("solver steps", 1, 10_000, integer=True)
 PARTICLES = Range("particles", 0, 100_000, integer=True)
+COORDINATE = Range("coordinate", -MAX_COORDINATE, MAX_COORDINATE)
+CAMERA_HALF = Range("camera.half", 1e-6, MAX_COORDINATE)
+MAX_NAME = 1024  # characters of a name a file gives (a data set's origin)
 
 MAX_CHECKPOINT_BYTES = 512 * 2**20  # the largest valid one (1024 x 12, 2 x 1e6 points) ~ 70 MB
 MAX_TEXT_BYTES = 128 * 2**20  # 1e6 lines of two full-precision numbers fit in ~40 MB
+
+
+#: Data points x drawn source points: the exact marginal of a drawn source sums over these
+#: pairs. Measured (a 2-frame 320x240 export, 2 cores): 1e6 pairs 0.6 GB, 1e7 0.9 GB and
+#: 46 s, 3e7 1.2 GB and 3 min, 1e8 past 3 GB (1e9, 1000 x 1e6, reached 22 GB).
+#: The source's own size counts too: 30 data x 1e6 source points (3e7 pairs) ran out of
+#: 4 GB of address space (1.9 GB resident) after 4.5 min.
+MAX_PAIRS = 30_000_000
+MAX_SOURCE_POINTS = 30_000
+PAIRS_MEMORY = "about 1.5 GB"
+
+
+def check_pairs(n_data: int, n_source: int | None) -> None:
+    """ValueError when a drawn source of n_source points is larger than MAX_SOURCE_POINTS or
+    makes more than MAX_PAIRS pairs with n_data data points (the exact marginal's memory
+    and time grow with both)."""
+    if n_source and n_source > MAX_SOURCE_POINTS:
+        raise ValueError(
+            f"a drawn source of {n_source:,} points is more than the {MAX_SOURCE_POINTS:,} "
+            f"the exact fields handle within {PAIRS_MEMORY}; use fewer points (or the "
+            "Gaussian source)"
+        )
+    if not n_source or n_data * n_source <= MAX_PAIRS:
+        return
+    raise ValueError(
+        f"{n_data:,} data points with {n_source:,} drawn source points make "
+        f"{n_data * n_source:.1e} pairs, more than the {MAX_PAIRS:.0e} the exact fields "
+        f"handle within {PAIRS_MEMORY}; use fewer points (or the Gaussian source)"
+    )
 
 
 def batch_size_range(coupling: str) -> Range:

@@ -25,6 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from flowviz.core import choices
+from flowviz.core.text import rich_line
+from flowviz.export.interrupts import deferred
+from flowviz.export.writers import Cancelled
 from flowviz.session import Session
 
 DIRECTIONS = ("forward", "reverse", "loop")
@@ -42,8 +45,7 @@ WRITE_AHEAD = 2
 FIT_MARGIN = 1.25
 
 
-class Cancelled(Exception):
-    """The caller asked the export to stop; nothing was written."""
+__all__ = ["Cancelled"]  # writers' own: a stop asked for before the result is published
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Spec:
     region: str | tuple[float, float, float, float] = "window"
 
     def __post_init__(self):
+        # The title is drawn as rich text: a few inline tags, one line, never a table.
+        object.__setattr__(self, "title", rich_line(self.title))
         if not self.views or any(v not in choices.VIEWS for v in self.views):
             raise ValueError(f"views must be some of {', '.join(choices.VIEWS)}: {self.views}")
         if self.direction not in DIRECTIONS:
@@ -318,7 +322,7 @@ def export(
     try:
         with (
             with_palette(target, spec) as target,
-            open_writer(target) as writer,
+            open_writer(target, cancelled=cancelled) as writer,
             ThreadPoolExecutor(1, thread_name_prefix="flowviz-write") as io,
         ):
             writes: deque = deque()
@@ -326,7 +330,8 @@ def export(
                 if cancelled is not None and cancelled():
                     raise Cancelled
                 t, views = frames.next()
-                img = composer.render(views, t)
+                with deferred():  # no exception inside a Qt paint event (interrupts)
+                    img = composer.render(views, t)
                 if WRITE_AHEAD:  # the pipe may block while ffmpeg catches up: not us
                     while len(writes) >= WRITE_AHEAD:
                         writes.popleft().result()  # an encoder error surfaces here

@@ -166,8 +166,9 @@ def run(args, *, load_points, check_inputs) -> int:
     """The export command. load_points(spec, n, seed) and check_inputs(out, inputs) are the
     CLI's own rules for --data and for not overwriting an input."""
     from flowviz.core import limits
-    from flowviz.export.animation import Spec, export
-    from flowviz.export.writers import plan
+    from flowviz.export import interrupts
+    from flowviz.export.animation import Cancelled, Spec, export
+    from flowviz.export.writers import abort_all, plan
 
     width, height = _size(args.size)
     if not 0.25 <= args.scale <= 1.0:
@@ -184,6 +185,8 @@ def run(args, *, load_points, check_inputs) -> int:
                          "--source and --checkpoint")  # fmt: skip
     session_file = _load_session(args.session) if args.session else None
     learned = bool(args.checkpoint or args.train_steps or (session_file and session_file[1]))
+    if session_file is not None:
+        _check_session(args.session, session_file[0], args.view)
     if args.view is None and session_file is not None:
         views = tuple(v for v in session_file[0].views if v != "learned" or learned)
     else:
@@ -229,6 +232,8 @@ def run(args, *, load_points, check_inputs) -> int:
 
     if session_file is not None:
         session, field = _with_path_options(session_file[0], args), _field_of(session_file[1])
+        if args.train_steps:  # the session's data and network settings, trained here
+            field = _train(session, args)
     else:
         session, field = _session_and_field(args, load_points)
         session = session.patch(display={"particles": 3000, "trails": 6})
@@ -254,7 +259,10 @@ def run(args, *, load_points, check_inputs) -> int:
             + ("" if fitted <= args.max_size * 1e6 else " (the smallest choice; still over)"),
             file=sys.stderr,
         )
-    for note in target.notes:
+    notes = [*target.notes, _data_note(len(session.data))]
+    if field is not None and "learned" in views:
+        notes.append(_network_note(session, field, spec.frames))
+    for note in filter(None, notes):
         print(f"flowviz: note: {note}", file=sys.stderr)
     if args.dry_run:
         return _dry_run(target, spec, session, fitted)
@@ -268,11 +276,20 @@ def run(args, *, load_points, check_inputs) -> int:
         sys.stderr.write(f"\r[{bar}] frame {done}/{total}  {rate:.1f} frames/s")
         sys.stderr.flush()
 
-    try:
-        path = export(session, spec, target.path, field=field, progress=progress)
-    finally:
-        if not args.quiet:
-            sys.stderr.write("\n")
+    def say(exc) -> str:
+        return interrupted_line(exc, args.out)
+
+    with interrupts.caught(say, abort_all) as stop:
+        try:
+            path = export(
+                session, spec, target.path, field=field, progress=progress, cancelled=stop.is_set
+            )
+        except Cancelled:
+            stop.check()
+            raise
+        finally:
+            if not args.quiet:
+                sys.stderr.write("\n")
     print(f"wrote {path} ({spec.frames} frames, {spec.width}x{spec.height}, {spec.fps:g} fps)")
     return 0
 
@@ -297,11 +314,71 @@ def _dry_run(target, spec, session, fitted: int | None) -> int:
     return 0
 
 
+#: Floating-point operations beyond which the learned view's work is worth a note.
+HEAVY_FLOPS = 1e12
+_STAGES = {"euler": 1, "midpoint": 2, "rk4": 4}  # network calls a solver step
+
+
+#: Data points beyond which the exact fields take minutes a frame on a CPU (measured: a
+#: 2-frame export of 1e6 points did not finish in 580 s on 2 busy cores, in 0.4 GB).
+HEAVY_POINTS = 100_000
+
+
+def _data_note(n: int) -> str:
+    """What the exact fields of many data points cost, said before the work starts."""
+    if n <= HEAVY_POINTS:
+        return ""
+    return (
+        f"the exact fields of {n:,} data points take minutes a frame on a CPU; Ctrl+C stops cleanly"
+    )
+
+
+def _network_note(session, field, frames: int) -> str:
+    """What the learned view costs with a large network (its particles are integrated once,
+    its field and error map are evaluated at every frame), said before the work starts."""
+    from flowviz.pictures.learned import HEAT_RES
+
+    model = getattr(field, "model", None)
+    if model is None:
+        return ""
+    weights = sum(int(w.numel()) for w in model.parameters())
+    d, opts = session.display, session.learned
+    points = d.particles * opts.steps * _STAGES.get(opts.solver, 4)
+    points += frames * (HEAT_RES**2 + d.arrow_res**2)
+    flops = 2.0 * weights * points
+    if flops < HEAVY_FLOPS:
+        return ""
+    return (
+        f"the learned view evaluates a network of {weights / 1e6:.1f} M weights at about "
+        f"{points:,} points ({flops:.0e} floating-point operations): expect minutes on a "
+        "CPU; Ctrl+C stops cleanly"
+    )
+
+
+def interrupted_line(exc, out: str) -> str:
+    """The one line an interrupted export ends with."""
+    from flowviz.core.text import name
+
+    return f"flowviz: {exc}; stopped, nothing written ({name(out)} left as it was)"
+
+
 def _load_session(path: str):
     """(Session, trained or None) of a session file (ValueError naming it if unusable)."""
     from flowviz.sessions import file
 
     return file.load(path)
+
+
+def _check_session(path: str, session, view: str | None) -> None:
+    """A session file can be exported: it has data, and views unless --view names some."""
+    from flowviz.core.text import name
+
+    if not len(session.data):
+        raise ValueError(f"{name(Path(path).name)}: the session holds no data points to show")
+    if view is None and not session.views:
+        raise ValueError(
+            f"{name(Path(path).name)}: the session shows no views; choose some with --view"
+        )
 
 
 def _field_of(trained):
@@ -346,6 +423,9 @@ def _session_and_field(args, load_points):
         source = load_file(args.source)
     else:
         source = ckpt.source if ckpt is not None and not args.data else None
+    from flowviz.core.limits import check_pairs
+
+    check_pairs(len(data), None if source is None else len(source))
     c = ckpt.config if ckpt is not None else None
     path = PathSpec(
         name=args.path or (c.path if c else "condot"),

@@ -21,9 +21,11 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from flowviz.export.interrupts import deferred
 
 FORMATS = {".mp4": "mp4", ".gif": "gif", ".webm": "webm"}
 MIN_SIDE = 16
@@ -70,6 +74,9 @@ STDERR_LINES = 6
 # A temporary untouched this long is debris of a killed export (SIGKILL, SIGTERM, power
 # loss), not a live one: a live export touches it with every frame or packet.
 STALE_AFTER_S = 600.0
+#: Seconds the encoder may make no progress (take no frame data, write no output) before
+#: the watchdog stops it: a hung ffmpeg never hangs an export forever.
+STALL_S = 60.0
 FFMPEG_CHATTER = re.compile(
     "Task finished|Terminating thread|Error sending frames|Nothing was written|before EOF"
 )
@@ -264,9 +271,19 @@ def _reserve(folder: Path, name: str, suffix: str, *, directory: bool = False) -
 # ---------------------------------------------------------------------------- writing
 
 
-def open_writer(target: Target) -> Writer:
-    """Start the encoder on a temporary name; use as a context manager (or close/abort)."""
-    return Writer(target)
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # open writers, for abort_all
+
+
+def abort_all() -> None:
+    """Abort every open Writer (a signal stops the process: nothing partial is left)."""
+    for writer in list(_LIVE):
+        writer.abort()
+
+
+def open_writer(target: Target, *, cancelled=None) -> Writer:
+    """Start the encoder on a temporary name; use as a context manager (or close/abort).
+    cancelled(): asked once more before the result replaces anything (True: abort)."""
+    return Writer(target, cancelled=cancelled)
 
 
 def _output_of(target: Target, temp: Path) -> Path:
@@ -303,10 +320,15 @@ def _codec_args(target: Target) -> list[str]:
 class Writer:
     """Feeds frames to ffmpeg; publishes the result on close, removes every trace on abort."""
 
-    def __init__(self, target: Target):
+    def __init__(self, target: Target, *, cancelled=None):
+        with deferred():  # a signal meanwhile is noted: the temporary is then known to abort
+            self._start(target, cancelled)
+
+    def _start(self, target: Target, cancelled) -> None:
         self.target = target
         self.count = 0  # frames written so far
         self._state = "open"
+        self._cancelled = cancelled
         path = target.path
         folder = path.parent
         exe = _ffmpeg(path)
@@ -342,7 +364,11 @@ class Writer:
             _remove(self._temp)
             raise ExportError(f"cannot export to {path}: ffmpeg did not start ({e})") from None
         _widen_pipe(self._proc.stdin)
-        self._finalizer = weakref.finalize(self, _cleanup, self._proc, self._temp, self._log)
+        self._watchdog = Watchdog(self._proc, self._temp)
+        self._finalizer = weakref.finalize(
+            self, _cleanup, self._proc, self._temp, self._log, self._watchdog
+        )
+        _LIVE.add(self)
 
     # ---------------------------------------------------------------- the public part
 
@@ -364,7 +390,8 @@ class Writer:
                 "planned frames were written"
             )
         try:
-            self._proc.stdin.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
+            with self._watchdog.busy():
+                self._proc.stdin.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
         except OSError:  # a broken pipe: ffmpeg stopped; its own words say why
             self._fail()
         self.count += 1
@@ -380,11 +407,16 @@ class Writer:
                     f"{self.target.frames} planned frames were written"
                 )
             try:
-                self._proc.stdin.close()
+                with self._watchdog.busy():
+                    self._proc.stdin.close()
             except OSError:
                 self._fail()
-            if self._proc.wait() != 0:
+            with self._watchdog.busy():
+                code = self._proc.wait()
+            if code != 0:
                 self._fail()
+            if self._cancelled is not None and self._cancelled():
+                raise Cancelled  # an interrupt never ends in a replaced file
             self._publish()
         except OSError as e:  # fsync or rename: say it in the user's terms
             self.abort()
@@ -393,6 +425,7 @@ class Writer:
             self.abort()
             raise
         self._state = "closed"
+        self._watchdog.stop()
         self._finalizer()  # the temp name is gone already; this only closes the log
         return self.target.path
 
@@ -400,6 +433,7 @@ class Writer:
         """Stop ffmpeg and remove the temporary output; safe to call more than once."""
         if self._state == "open":
             self._state = "aborted"
+        self._watchdog.stop()
         self._finalizer()
 
     def __enter__(self) -> Writer:
@@ -420,10 +454,10 @@ class Writer:
         self._proc.wait()
         self._log.seek(0)
         said = _last_words(self._log.read().decode(errors="replace"))
+        stalled = self._watchdog.stalled
         self.abort()
         raise ExportError(
-            f"export to {self.target.path} failed: ffmpeg exited with status "
-            f"{self._proc.returncode}: {said}"
+            f"export to {self.target.path} failed: {_why(self._proc.returncode, said, stalled)}"
         )
 
     def _publish(self) -> None:
@@ -458,6 +492,83 @@ class Writer:
         shutil.rmtree(old, ignore_errors=True)
 
 
+class Cancelled(Exception):
+    """The export was cancelled (or interrupted) before its result was published."""
+
+
+def _why(code: int, said: str, stalled: bool) -> str:
+    """What stopped ffmpeg, in the user's terms."""
+    if stalled:
+        return (
+            f"the encoder (ffmpeg) made no progress for {STALL_S:g} s and was stopped; "
+            "nothing was written"
+        )
+    if code == -getattr(signal, "SIGXFSZ", 25) or "File too large" in said:
+        return "the file could not grow: a file-size limit (ulimit -f) was reached"
+    if "No space left" in said:
+        return "the disk is full"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"ffmpeg was killed by {name}: {said}"
+    return f"ffmpeg exited with status {code}: {said}"
+
+
+class Watchdog:
+    """Stops ffmpeg when a blocking step (a frame into the pipe, the final flush) makes no
+    progress for STALL_S seconds: no bytes taken and no output written meanwhile. The
+    blocked call then fails (a broken pipe, a killed process) and says why."""
+
+    def __init__(self, proc: subprocess.Popen, output: Path):
+        self._proc, self._output = proc, output
+        self._since: float | None = None
+        self._seen = self._size()
+        self.stalled = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="flowviz-watchdog", daemon=True)
+        self._thread.start()
+
+    @contextlib.contextmanager
+    def busy(self):
+        self._since = time.monotonic()
+        try:
+            yield
+        finally:
+            self._since = None
+
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _size(self) -> int:
+        """Bytes of output so far (a file, or a folder's frames)."""
+        try:
+            if self._output.is_dir():
+                return sum(e.stat().st_size for e in os.scandir(self._output))
+            return self._output.stat().st_size
+        except OSError:
+            return -1
+
+    def _watch(self) -> None:
+        step = min(1.0, STALL_S / 4)
+        while not self._done.wait(step):
+            since = self._since
+            if since is None:
+                continue
+            size = self._size()
+            if size != self._seen:  # the encoder writes: still alive
+                self._seen = size
+                self._since = time.monotonic()
+            elif time.monotonic() - since > STALL_S and self._proc.poll() is None:
+                self.stalled = True
+                with contextlib.suppress(OSError):
+                    self._proc.kill()
+                return
+
+
 def _last_words(log: str) -> str:
     """ffmpeg's last few lines that say what went wrong, without its shutdown chatter."""
     lines = [re.sub(r" @ 0x[0-9a-f]+", "", line).strip() for line in log.splitlines()]
@@ -466,8 +577,9 @@ def _last_words(log: str) -> str:
     return " | ".join(useful[-STDERR_LINES:]) or "no message"
 
 
-def _cleanup(proc: subprocess.Popen, temp: Path, log) -> None:
+def _cleanup(proc: subprocess.Popen, temp: Path, log, watchdog: Watchdog) -> None:
     """Stop ffmpeg and remove temp; also runs at garbage collection and interpreter exit."""
+    watchdog.stop()
     if proc.poll() is None:
         proc.kill()
     with contextlib.suppress(OSError):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 import flowviz
-from flowviz.core import limits
+from flowviz.core import limits, text
 from flowviz.core.atomic import write_atomic
 from flowviz.core.npy import npy_header
 from flowviz.session import Session
@@ -171,17 +172,21 @@ def _npz(arrays: dict[str, np.ndarray]) -> bytes:
 def load(path: str | os.PathLike) -> tuple[Session, dict | None]:
     """(Session, trained or None) of the file at path, every part checked; ValueError
     "NAME: problem" on anything wrong, so a caller applies all of a file or none of it."""
-    name = Path(path).name
+    name = text.name(Path(path).name)
     try:
         return _load(Path(path))
     except _Refused as exc:
         raise ValueError(f"{name}: {exc}") from None
+    except (TypeError, OverflowError, KeyError, AttributeError, RecursionError) as exc:
+        # A safety net: every check above names the problem; this names at least the file.
+        kind = type(exc).__name__
+        raise ValueError(f"{name}: not a usable session file ({kind}: {text.name(exc)})") from None
 
 
 def info(path: str | os.PathLike) -> dict[str, Any]:
     """The metadata of session.json (title, description, flowviz version, ...) without
     reading the points: the gallery lists files with it. ValueError as load()."""
-    name = Path(path).name
+    name = text.name(Path(path).name)
     try:
         with _open(Path(path)) as zf:
             meta = _meta(zf)
@@ -225,11 +230,18 @@ def _check_names(zf: zipfile.ZipFile) -> None:
     for item in zf.infolist():
         n = item.filename
         if n.startswith(("/", "\\")) or ".." in n.replace("\\", "/").split("/") or ":" in n:
-            raise _Refused(f"unsafe: the archive holds a member named {n!r} (refused)")
+            raise _Refused(f"unsafe: the archive holds a member named {text.quoted(n)} (refused)")
         if n not in MEMBERS:
-            raise _Refused(f"not a flowviz session file: unexpected member {n!r}")
+            raise _Refused(f"not a flowviz session file: unexpected member {text.quoted(n)}")
         if n in seen:
-            raise _Refused(f"damaged: the member {n!r} appears twice")
+            raise _Refused(f"damaged: the member {text.quoted(n)} appears twice")
+        if item.flag_bits & 0x1:
+            raise _Refused(f"the member {n} is encrypted; a session file is never encrypted")
+        if item.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Refused(
+                f"the member {n} uses compression method {item.compress_type}; "
+                "a session file uses deflate or none"
+            )
         seen.add(n)
         if item.file_size > MEMBERS[n]:
             raise _Refused(f"the member {n} declares {item.file_size} bytes, over its limit")
@@ -246,7 +258,9 @@ def _read(zf: zipfile.ZipFile, member: str) -> bytes:
     except KeyError:
         raise _Refused(f"damaged: the member {member} is missing") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-        raise _Refused(f"truncated or damaged ({member}: {exc})") from None
+        raise _Refused(f"truncated or damaged ({member}: {text.name(exc)})") from None
+    except (RuntimeError, NotImplementedError) as exc:  # encrypted, unknown compression
+        raise _Refused(f"the member {member} cannot be read ({text.name(exc)})") from None
     if len(raw) > limit:
         raise _Refused(f"the member {member} is larger than its limit")
     return raw
@@ -262,10 +276,11 @@ def _meta(zf: zipfile.ZipFile) -> dict:
         raise _Refused("not a flowviz session file (session.json is of another format)")
     version = meta.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _Refused(f"the session file version {version!r} is malformed")
+        raise _Refused(f"the session file version {text.quoted(version)} is malformed")
     if version > VERSION:
         raise _Refused(
-            f"saved by a newer flowviz ({meta.get('flowviz', '?')}, file format {version}); "
+            f"saved by a newer flowviz ({text.name(meta.get('flowviz', '?'))}, "
+            f"file format {text.name(version)}); "
             f"this one ({flowviz.__version__}) reads up to format {VERSION}"
         )
     return meta
@@ -283,9 +298,13 @@ def _load(path: Path) -> tuple[Session, dict | None]:
             if "source.npy" not in names:
                 raise _Refused("damaged: the source points (source.npy) are missing")
             source = _points(_read(zf, "source.npy"), "source.npy")
+            try:
+                limits.check_pairs(len(data), len(source))
+            except ValueError as exc:
+                raise _Refused(str(exc)) from None
         d = meta.get("session")
         if not isinstance(d, dict):
-            raise _Refused("session.json holds no session")
+            raise _Refused("session.json: the field 'session' must be a mapping of settings")
         d = {k: v for k, v in d.items() if k not in ("data", "source")}
         try:
             session = Session.from_dict(d, base=Session(data=data, source=source))
@@ -306,8 +325,8 @@ def _load_trained(zf: zipfile.ZipFile, d: Any, names: set[str]) -> dict:
         raise _Refused("the trained network's entry in session.json is malformed")
     try:
         config = TrainConfig.from_dict(d.get("config"))
-    except (TypeError, ValueError) as exc:
-        raise _Refused(f"the stored training settings are invalid: {exc}") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _Refused(f"the stored training settings are invalid: {text.name(exc)}") from None
     step = d.get("step")
     if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step < 2**62:
         raise _Refused("the stored step count is missing or malformed")
@@ -335,9 +354,12 @@ def _array(raw: bytes, member: str, *, dtype: str, cols: int, max_rows: int | No
         raise _Refused(f"{member} is not a readable .npy array") from None
     if got.hasobject:
         raise _Refused(f"unsafe: {member} holds pickled Python objects, which are never loaded")
-    if got != np.dtype(dtype) or fortran:
+    if got != np.dtype(dtype):
         raise _Refused(f"{member} holds {got} values; a session file stores {np.dtype(dtype)}")
-    if len(shape) != 2 or shape[1] != cols:
+    if fortran:
+        raise _Refused(f"{member} is stored in column-major (Fortran) order; a session file "
+                       "stores rows one after another (C order)")  # fmt: skip
+    if len(shape) != 2 or shape[1] != cols or shape[0] < 0:
         raise _Refused(f"{member} has shape {shape}; expected (n, {cols})")
     if max_rows is not None and shape[0] > max_rows:
         raise _Refused(f"{member} holds {shape[0]} rows, more than the limit {max_rows}")
@@ -369,7 +391,7 @@ def _weights(raw: bytes) -> dict[str, np.ndarray]:
         for item in inner.infolist():
             n = item.filename
             if not n.endswith(".npy") or "/" in n or "\\" in n or n.startswith(".."):
-                raise _Refused(f"unsafe: weights.npz holds a member named {n!r} (refused)")
+                raise _Refused(f"unsafe: weights.npz holds a member named {text.quoted(n)}")
             total += item.file_size
             if total > _WEIGHTS_BYTES:
                 raise _Refused("weights.npz is larger than the largest network")
@@ -378,9 +400,11 @@ def _weights(raw: bytes) -> dict[str, np.ndarray]:
                     data = f.read(_WEIGHTS_BYTES + 1)
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
                 raise _Refused("weights.npz is truncated or damaged") from None
+            except (RuntimeError, NotImplementedError) as exc:  # encrypted, unknown method
+                raise _Refused(f"weights.npz cannot be read ({text.name(exc)})") from None
             if len(data) > _WEIGHTS_BYTES:
                 raise _Refused("weights.npz is larger than the largest network")
-            out[n[: -len(".npy")]] = _tensor(data, f"weights.npz:{n}")
+            out[n[: -len(".npy")]] = _tensor(data, f"weights.npz:{text.name(n)}")
     if not out:
         raise _Refused("weights.npz holds no weights")
     return out
@@ -395,9 +419,14 @@ def _tensor(raw: bytes, member: str) -> np.ndarray:
         raise _Refused(f"{member} is not a readable .npy array") from None
     if got.hasobject:
         raise _Refused(f"unsafe: {member} holds pickled Python objects, which are never loaded")
-    if got != np.dtype("<f4") or fortran:
+    if got != np.dtype("<f4"):
         raise _Refused(f"{member} holds {got} values; weights are stored as float32")
-    need = int(np.prod(shape, dtype=np.int64)) * 4
+    if fortran:
+        raise _Refused(f"{member} is stored in column-major (Fortran) order; weights are "
+                       "stored in C order")  # fmt: skip
+    if any(d < 0 for d in shape) or math.prod(shape) * 4 > _WEIGHTS_BYTES:
+        raise _Refused(f"{member} has shape {text.name(shape)}, not a weight of any network")
+    need = math.prod(shape) * 4
     if len(raw) - f.tell() != need:
         raise _Refused(f"{member} is truncated or damaged")
     return np.frombuffer(raw, dtype=got, offset=f.tell()).reshape(shape).copy()
@@ -411,7 +440,7 @@ def _check_weights(
 
     for key, arr in arrays.items():
         if not np.isfinite(arr).all():
-            raise refuse(f"{what} holds NaN or infinite values ({key})")
+            raise refuse(f"{what} holds NaN or infinite values ({text.name(key)})")
     wanted = {k: tuple(v.shape) for k, v in VelocityMLP(config.model).state_dict().items()}
     got = {k: tuple(v.shape) for k, v in arrays.items()}
     if wanted != got:
@@ -424,7 +453,7 @@ def _check_weights(
         elif missing:
             problem = f"missing {', '.join(missing)}"
         else:
-            problem = f"extra {', '.join(extra)}"
+            problem = f"extra {text.name(', '.join(extra))}"
         raise refuse(f"{what}: the weights do not fit the stored network settings ({problem})")
 
 

@@ -1,7 +1,8 @@
 """The kept corpus of malformed inputs (issue 12), for any test that opens files.
 
 `cases()` lists every file with its kind ("points": opened as a point set, "checkpoint":
-loaded as a checkpoint) and a substring of its expected one-line message, so the command
+loaded as a checkpoint, "session": opened as a session file, "lesson": opened as a lesson)
+and a substring of its expected one-line message, so the command
 line's test and the window's open/load actions can run the same cases:
 
     from corpus import cases  # tests/ is on sys.path (its conftest.py lives there)
@@ -25,7 +26,7 @@ EXPECTED = Path(__file__).resolve().parent / "expected.json"
 @dataclass(frozen=True)
 class Case:
     path: Path
-    kind: str  # "points" or "checkpoint"
+    kind: str  # "points", "checkpoint", "session" (a .flowviz file) or "lesson"
     expected: str  # a substring of the message, which also starts with the file's name
 
     @property
@@ -34,6 +35,10 @@ class Case:
 
 
 def kind_of(name: str) -> str:
+    if name.endswith(".flowviz"):
+        return "session"
+    if name.endswith(".lesson.json"):
+        return "lesson"
     return "checkpoint" if name.endswith(".pt") else "points"
 
 

@@ -237,6 +237,211 @@ ckpt("step-negative.pt", lambda p: p.update(step=-3), "step count is missing or 
 ckpt("step-text.pt", lambda p: p.update(step="many"), "step count is missing or malformed")
 
 
+# ------------------------------------------------------------------ session files (issue 22)
+
+SESSIONS: dict[str, tuple[bytes, str]] = {}
+TABLES = "<table><tr><td>" * 3000  # nested tables: rich text of it crashed the window
+
+
+def _good_session(trained: bool = False) -> dict[str, bytes]:
+    """The members of a valid small session file (five points; a width-4 network)."""
+    import tempfile
+
+    from flowviz.core.model import ModelConfig, build
+    from flowviz.core.training import TrainConfig
+    from flowviz.session import Session
+    from flowviz.sessions import file
+
+    data = np.linspace(-1, 1, 10, dtype=np.float32).reshape(5, 2)
+    net = None
+    if trained:
+        config = TrainConfig(steps=10, model=ModelConfig(width=4, depth=1))
+        weights = build(config.model, seed=0).state_dict()
+        net = {"weights": weights, "config": config, "step": 10, "losses": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.flowviz"
+        file.save(path, Session(data=data, origin="drawn", count=5), net)
+        with zipfile.ZipFile(path) as zf:
+            return {i.filename: zf.read(i.filename) for i in zf.infolist()}
+
+
+def _zip(members: dict[str, bytes], method=zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, raw in members.items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method if name == "data.npy" else zipfile.ZIP_DEFLATED
+            zf.writestr(info, raw)
+    return buf.getvalue()
+
+
+def sess(name: str, change, expected: str, *, trained: bool = False) -> None:
+    """A session file: change(meta) edits session.json in place (or returns the members to
+    zip, or the file's bytes)."""
+    members = _good_session(trained)
+    meta = json.loads(members["session.json"])
+    result = change(meta, members)
+    if isinstance(result, bytes):
+        SESSIONS[name] = (result, expected)
+        return
+    members["session.json"] = json.dumps(meta).encode()
+    SESSIONS[name] = (_zip(result if isinstance(result, dict) else members), expected)
+
+
+def _set(path: str, value):
+    """change(): set session.json's field at the dotted path (e.g. session.count)."""
+
+    def change(meta, _members):
+        *parents, last = path.split(".")
+        d = meta
+        for key in parents:
+            d = d[key]
+        d[last] = value
+
+    return change
+
+
+def _with_member(name: str, raw: bytes | None = None):
+    def change(_meta, members):
+        members[name] = members.pop("data.npy") if raw is None else raw
+        return members
+
+    return change
+
+
+def _flag(member: str, bits: int = 0, method: int | None = None):
+    """change(): the zip with member's general-purpose flag bits or method number patched
+    in both its headers (an encrypted or oddly compressed member, bytes unchanged)."""
+
+    def change(meta, members):
+        raw = bytearray(_zip(members))
+        name = member.encode()
+        for sig, flag_at, method_at, name_at in (
+            (b"PK\x03\x04", 6, 8, 30),
+            (b"PK\x01\x02", 8, 10, 46),
+        ):
+            at = raw.find(sig + b"", 0)
+            while at >= 0:
+                n = int.from_bytes(raw[at + (26 if sig == b"PK\x03\x04" else 28) :][:2], "little")
+                if bytes(raw[at + name_at : at + name_at + n]) == name:
+                    if bits:
+                        raw[at + flag_at] |= bits
+                    if method is not None:
+                        raw[at + method_at : at + method_at + 2] = method.to_bytes(2, "little")
+                at = raw.find(sig, at + 4)
+        return bytes(raw)
+
+    return change
+
+
+def _npy_bytes(shape, descr: str = "<f4", fortran: bool = False, body: bytes = b"") -> bytes:
+    header = f"{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {shape}, }}"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + body
+
+
+def _weights_with(shape) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("net.0.weight.npy", _npy_bytes(shape))
+    return buf.getvalue()
+
+
+def _source(points: int, data: int = 100):
+    """change(): data points and a drawn source of points (zeros: the file stays small)."""
+
+    def change(meta, members):
+        buf = io.BytesIO()
+        np.save(buf, np.linspace(-1, 1, 2 * data, dtype=np.float32).reshape(data, 2))
+        members["data.npy"] = buf.getvalue()
+        meta["source"] = True
+        meta["session"]["path"]["sigma_min"] = 0.1
+        arr = np.zeros((points, 2), np.float32)
+        buf = io.BytesIO()
+        np.save(buf, arr)
+        members["source.npy"] = buf.getvalue()
+        return members
+
+    return change
+
+
+COUNT = "count must be a whole number from 1 to 1000000"
+sess("count-2pow40.flowviz", _set("session.count", 2**40), f"{COUNT}, got 1099511627776")
+sess("count-negative.flowviz", _set("session.count", -5), f"{COUNT}, got -5")
+sess("count-text.flowviz", _set("session.count", "many"), "count must be a whole number")
+sess("width-2pow40.flowviz", _set("session.training.width", 2**40), "training.width must be")
+sess("depth-99.flowviz", _set("session.training.depth", 99), "training.depth must be")
+sess("seed-negative.flowviz", _set("session.training.seed", -1), "training.seed must be")
+sess("batch-1e9.flowviz", _set("session.training.batch_size", 10**9), "training.batch_size must")
+sess("lr-text.flowviz", _set("session.training.lr", "fast"), "training.lr must be a number")
+sess("sigma-0.9.flowviz", _set("session.path.sigma_min", 0.9), "path.sigma_min must be")
+sess("particles-1e9.flowviz", _set("session.display.particles", 10**9), "particles must be in")
+sess("center-number.flowviz", _set("session.camera.center", 1), "camera.center must be a list")
+sess("center-huge.flowviz", _set("session.camera.center", [1e300, 0]), "camera.center must be")
+sess("half-zero.flowviz", _set("session.camera.half", 0), "camera.half must be a number from")
+sess("views-null.flowviz", _set("session.views", None), "views must be a list of")
+sess("views-5.flowviz", _set("session.views", 5), "views must be a list of")
+sess("views-unknown.flowviz", _set("session.views", ["3d"]), "views: unknown view '3d'")
+sess("display-null.flowviz", _set("session.display", None), "display must be a mapping")
+sess("session-list.flowviz", _set("session", []), "the field 'session' must be a mapping")
+sess("origin-tables.flowviz", _set("session.origin", TABLES), "origin is 45000 characters long")
+sess("member-tables.flowviz", _with_member(TABLES + ".npy"), "unexpected member '<table>")
+sess("member-newline.flowviz", _with_member("data\nevil.npy"), "unexpected member 'data\\nevil")
+sess("member-long.flowviz", _with_member("x" * 60000), "unexpected member 'xxxxx")
+sess("encrypted.flowviz", _flag("data.npy", bits=1), "the member data.npy is encrypted")
+sess("bzip2.flowviz", lambda _m, members: _zip(members, zipfile.ZIP_BZIP2), "method 12")
+sess("method-99.flowviz", _flag("data.npy", method=99), "uses compression method 99")
+sess(
+    "fortran.flowviz",
+    _with_member("data.npy", _npy_bytes((5, 2), fortran=True, body=bytes(40))),
+    "data.npy is stored in column-major (Fortran) order",
+)
+sess(
+    "data-negative-rows.flowviz",
+    _with_member("data.npy", _npy_bytes((-1, 2))),
+    "data.npy has shape (-1, 2)",
+)
+sess(
+    "weights-overflow.flowviz",
+    _with_member("weights.npz", _weights_with((2**62, 4))),
+    "has shape (4611686018427387904, 4), not a weight of any network",
+    trained=True,
+)
+sess(
+    "weights-negative.flowviz",
+    _with_member("weights.npz", _weights_with((-3, 4))),
+    "weights.npz",
+    trained=True,
+)
+sess(
+    "trained-width-2pow40.flowviz",
+    _set("trained.config.model.width", 2**40),
+    "the stored training settings are invalid",
+    trained=True,
+)
+sess("source-1e6.flowviz", _source(1_000_000), "a drawn source of 1,000,000 points is more")
+sess("pairs-4e7.flowviz", _source(20_000, data=2000), "drawn source points make 4.0e+07 pairs")
+
+# --------------------------------------------------------------------- lessons (issue 22)
+
+LESSONS: dict[str, tuple[bytes, str]] = {}
+
+
+def lesson(name: str, step: dict, expected: str) -> None:
+    d = {"format": "flowviz.lesson", "version": 1, "title": "Attack",
+         "steps": [{"title": "one", "text": "two", **step}]}  # fmt: skip
+    LESSONS[name] = (json.dumps(d).encode(), expected)
+
+
+lesson("center-number.lesson.json", {"session": {"camera": {"center": 1}}}, "camera.center")
+lesson("count-2pow40.lesson.json", {"session": {"count": 2**40}}, COUNT)
+lesson("count-negative.lesson.json", {"session": {"count": -5}}, COUNT)
+lesson("width-2pow40.lesson.json", {"session": {"training": {"width": 2**40}}}, "training.width")
+lesson("views-5.lesson.json", {"session": {"views": 5}}, "session views must be a list")
+lesson("preset-2pow40.lesson.json", {"actions": ["preset moons 1099511627776"]}, "preset count")
+lesson("tables-action.lesson.json", {"actions": [TABLES]}, "unknown action '<table>")
+
+
 def main(folder: Path | None = None) -> dict[str, str]:
     """Write every file into folder (default files/) and expected.json beside this script
     (or into folder when one is given); returns name -> expected message."""
@@ -244,6 +449,9 @@ def main(folder: Path | None = None) -> dict[str, str]:
     out.mkdir(parents=True, exist_ok=True)
     expected = {}
     for name, (content, message) in POINTS.items():
+        (out / name).write_bytes(content)
+        expected[name] = message
+    for name, (content, message) in (*SESSIONS.items(), *LESSONS.items()):
         (out / name).write_bytes(content)
         expected[name] = message
     for name, (content, message) in CHECKPOINTS.items():

@@ -37,8 +37,11 @@ def settings(tmp_path):
 @pytest.fixture
 def messages(monkeypatch):
     """Message boxes are recorded (their text, in order) instead of blocking."""
+    from flowviz.gui.app import main_window
+
     shown: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    monkeypatch.setattr(main_window, "plain_warning", lambda parent, text: shown.append(text))
     return shown
 
 

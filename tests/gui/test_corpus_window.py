@@ -92,3 +92,64 @@ def test_every_corpus_file_through_the_window(qtbot, window, monkeypatch, messag
     err = capfd.readouterr().err
     assert "Traceback" not in err, err
     assert not problems, "\n".join(problems)
+
+
+def test_every_session_and_lesson_file_through_the_window(qtbot, window, settings, messages, capfd):
+    """File > Open session and Lesson > Open lesson with the issue-22 corpus: one plain line
+    naming the file (at most 200 characters), nothing changed (Session, undo stack, weights,
+    remembered settings), and the next launch still opens the window with that Session."""
+    from flowviz.gui.app.launch import make_window
+
+    c = window.extensions["training"]
+    c.reset_weights()
+    opener, teacher = window.extensions["sessions"], window.extensions["lessons"]
+    snapshot, stored = c.snapshot, settings.value("session")
+    files = _listing()
+    problems: list[str] = []
+    sessions, lessons = cases("session"), cases("lesson")
+    assert len(sessions) >= 20 and len(lessons) >= 5
+
+    def run(case, start, busy=lambda: False) -> None:
+        messages.clear()
+        before, depth = window.state.session, window.undo.count()
+        start()
+        qtbot.waitUntil(lambda: not busy(), timeout=WAIT)
+        kept = [f"{case.name}: the weights changed" if c.snapshot is not snapshot else ""]
+        problems.extend(_problems(case, messages, window, before, depth, kept))
+        if messages and len(messages[0]) > 200:
+            problems.append(f"{case.name}: {len(messages[0])} characters")
+
+    for case in sessions:
+        run(case, lambda p=case.path: opener.open_session(str(p)), opener.loading)
+    for case in lessons:
+        run(case, lambda p=case.path: teacher.open_lesson(str(p)))
+
+    assert settings.value("session") == stored, "a refused file reached the settings"
+    assert _listing() == files, "files were written or changed beside the corpus"
+    assert "Traceback" not in capfd.readouterr().err
+    assert not problems, "\n".join(problems)
+    before = window.state.session
+    window.close()  # saves the settings: the next launch reads them
+    again = make_window(settings)
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.core_ready, timeout=WAIT):
+        again.show()
+    assert "not restored" not in again.statusBar().currentMessage()
+    assert again.state.session.count == before.count
+    assert again.state.session.training == before.training
+    again.close()
+
+
+def test_a_source_too_large_for_the_exact_fields_is_refused(qtbot, window, messages, tmp_path):
+    """Open points into the source: more than limits.MAX_SOURCE_POINTS is refused before
+    any field is computed (30 x 1e6 ran out of memory), naming the file."""
+    import numpy as np
+
+    big = tmp_path / "big-source.npy"
+    np.save(big, np.random.default_rng(0).normal(size=(40_000, 2)).astype(np.float32))
+    window.draw_target.setCurrentIndex(window.draw_target.findData("source"))
+    before, depth = window.state.session, window.undo.count()
+    window.open_points(str(big))
+    qtbot.waitUntil(lambda: not window.loading(), timeout=WAIT)
+    assert len(messages) == 1 and messages[0].startswith("big-source.npy: a drawn source of 40,000")
+    assert window.state.session == before and window.undo.count() == depth

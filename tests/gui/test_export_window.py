@@ -159,11 +159,8 @@ def test_cancel_leaves_no_file_and_keeps_an_old_one(qtbot, window, tmp_path):
     assert "cancelled" in window.statusBar().currentMessage()
 
 
-def test_a_bad_export_says_why_and_starts_nothing(window, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
-    shown = []
-    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+def test_a_bad_export_says_why_and_starts_nothing(window, tmp_path, messages):
+    shown = messages
     exporter = window.extensions["export"]
     folder = tmp_path / "out"
     folder.mkdir()

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from flowviz.core import choices, frames
 from flowviz.core.layout import LAYOUTS
+from flowviz.core.text import one_line
 from flowviz.gui.app import theme
 from flowviz.gui.app.edits import SessionEdit
 from flowviz.gui.app.help import ShortcutsDialog, show_about
@@ -196,12 +197,15 @@ class MainWindow(QMainWindow):
         return self._views.get(key)
 
     def show_status(self, text: str) -> None:
-        self.statusBar().showMessage(text)
+        """One line in the status bar (core.text.one_line: file-controlled text is shown
+        plain, on one line, shortened)."""
+        self.statusBar().showMessage(one_line(text))
 
     def show_error(self, text: str) -> None:
         """Tell the user what went wrong (one place, so tests can observe it)."""
+        text = one_line(text)
         self.show_status(text)
-        QMessageBox.warning(self, "flowviz", text)
+        plain_warning(self, text)
 
     # ------------------------------------------------------------ building
 
@@ -410,7 +414,8 @@ class MainWindow(QMainWindow):
             origin = self.state.session.origin
             self.load_preset(origin if origin in presets else DEFAULT_PRESET, undoable=False)
         self._sync_tool_bar()
-        self.show_status(HINTS[self.tools.tool])
+        self.show_status(self._restore_note or HINTS[self.tools.tool])
+        self._restore_note = ""
         self.core_ready.emit()
         self.player.play(True)
 
@@ -431,6 +436,19 @@ class MainWindow(QMainWindow):
         return {"data": points, "origin": origin, "selected": frames.typical_point(points)}
 
     def _on_stroke(self, which, before, after, label) -> None:
+        from flowviz.core import limits
+
+        s = self.state.session
+        try:
+            n_data = len(after) if which == "target" else len(s.data)
+            src = after if which == "source" else s.source
+            limits.check_pairs(n_data, None if src is None else len(src))
+        except ValueError as exc:  # the stroke is dropped: the fields would not fit
+            self.show_status(f"Stroke not added: {exc}")
+            for view in self._views.values():  # drop the stroke's preview
+                if isinstance(view, PlotView):
+                    view.show_points()
+            return
         patch = {"source": after} if which == "source" else {"data": after, "origin": "drawn"}
         old = {"source": before if len(before) else None}
         if which == "target":
@@ -442,9 +460,15 @@ class MainWindow(QMainWindow):
 
     def load_preset(self, name: str | None = None, *, undoable: bool = True) -> None:
         """Replace the data with a preset (default: the tool bar's) at the chosen count."""
-        from flowviz.core import data
+        from flowviz.core import data, limits
 
         name = name or self.preset.currentText()
+        source = self.state.session.source
+        try:
+            limits.check_pairs(self.state.session.count, None if source is None else len(source))
+        except ValueError as exc:
+            self.show_error(f"Preset {name}: {exc}")
+            return
         pts = data.preset(name, self.state.session.count, seed=0).numpy()
         self._edit(self._points_patch("target", pts, name), f"Preset {name}", undoable=undoable)
 
@@ -459,12 +483,15 @@ class MainWindow(QMainWindow):
         frame worker (a 1M-row file takes seconds: the window keeps answering); on a bad
         file show the problem in one line and leave the data untouched."""
         which = self.tools.target
+        s = self.state.session
+        other = len(s.data) if which == "source" else len(s.source if s.source is not None else ())
 
         def read():
-            from flowviz.core import data
+            from flowviz.core import data, limits
             from flowviz.session import frozen_points
 
             pts = frozen_points(data.load_points(filename).numpy())
+            limits.check_pairs(*((other, len(pts)) if which == "source" else (len(pts), other)))
             return pts, self._points_patch(which, pts, Path(filename).name)
 
         def apply(result) -> None:
@@ -578,18 +605,16 @@ class MainWindow(QMainWindow):
             (self.poly_n, s.path.n),
             (self.count, s.count),
         ):
-            widget.blockSignals(True)
-            if value is None:
-                widget.setCurrentIndex(max(0, widget.findData(s.path.name)))
-            else:
-                widget.setValue(value)
-            widget.blockSignals(False)
+            with QSignalBlocker(widget):  # unblocked even if a value is refused
+                if value is None:
+                    widget.setCurrentIndex(max(0, widget.findData(s.path.name)))
+                else:
+                    widget.setValue(value)
         for action in self.poly_n_actions:
             action.setVisible(s.path.name == "polynomial")
-        self.preset.blockSignals(True)
-        self.preset.setCurrentIndex(self.preset.findText(s.origin))  # -1: not a preset
-        self.preset.setPlaceholderText(s.origin or "drawn")
-        self.preset.blockSignals(False)
+        with QSignalBlocker(self.preset):
+            self.preset.setCurrentIndex(self.preset.findText(s.origin))  # -1: not a preset
+            self.preset.setPlaceholderText(one_line(s.origin or "drawn", 40))
         self._fit_tool_bars()
 
     def _fit_tool_bars(self) -> None:
@@ -663,8 +688,10 @@ class MainWindow(QMainWindow):
         state = s.value("windowState")
         if isinstance(state, QByteArray):
             self.restoreState(state)
-        self.radius.setValue(float(s.value("tools/radius", 0.25)))
-        self.density.setValue(int(s.value("tools/density", 300)))
+        problems = []
+        radius = _stored_number(s, "tools/radius", 0.25, 0.02, 2.0, problems)
+        self.radius.setValue(radius)
+        self.density.setValue(int(_stored_number(s, "tools/density", 300, 10, 5000, problems)))
         tool = str(s.value("tools/tool", "brush"))
         self.tools.set_tool(tool if tool in TOOLS else "brush")
         saved = s.value("session")
@@ -672,11 +699,18 @@ class MainWindow(QMainWindow):
         if saved:
             try:
                 session = Session.from_dict(json.loads(str(saved)), base=session)
-            except ValueError as exc:  # includes malformed JSON: start from the defaults
-                self.show_status(f"Settings not restored: {exc}")
+            except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+                problems.append(str(exc))  # malformed JSON too: start from the defaults
         self.state.replace(session.patch(t=0.0))
-        self._sync_tool_bar()
+        try:
+            self._sync_tool_bar()
+        except (ValueError, TypeError, OverflowError) as exc:  # a value no widget can show
+            problems.append(str(exc))
+            self.state.replace(Session(origin=DEFAULT_PRESET))
+            self._sync_tool_bar()
         self._sync_views()
+        # Said once, when the window is ready (the next close saves good values instead).
+        self._restore_note = problems and f"Settings not restored (defaults used): {problems[0]}"
 
     def _fit_screen(self) -> None:
         """First launch: 1500 x 820, or what the screen has room for (a 1280 x 720
@@ -723,6 +757,30 @@ class MainWindow(QMainWindow):
                 view.shutdown()
         self.worker.stop()
         super().closeEvent(event)
+
+
+def _stored_number(settings, key: str, default: float, lo: float, hi: float, problems) -> float:
+    """A remembered number within [lo, hi], else default (the problem noted once)."""
+    raw = settings.value(key, default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        value = float("nan")
+    if not lo <= value <= hi:  # NaN fails too
+        problems.append(f"{key} {one_line(raw, 40)!s} is not a number from {lo} to {hi}")
+        return default
+    return value
+
+
+def plain_warning(parent: QWidget, text: str) -> None:
+    """A warning box that shows text as plain text: file-controlled text (a name with
+    thousands of nested tags) is never parsed as rich text, which can crash Qt."""
+    if QApplication.instance() is None:
+        return
+    box = QMessageBox(QMessageBox.Icon.Warning, "flowviz", text, QMessageBox.StandardButton.Ok)
+    box.setParent(parent, box.windowFlags())
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.exec()
 
 
 #: Pixels an image may have where its format cannot downscale while reading: Qt decodes it

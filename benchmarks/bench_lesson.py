@@ -39,7 +39,7 @@ def ratio(x: np.ndarray, data: np.ndarray) -> float:
             for i in range(SETS)
         ]
     )
-    return float(swd / quality.floor(data=d, n=n, draws=16))
+    return float(swd / quality.floor(data=d, n=n, draws=16).mean)
 
 
 def samples(session: Session, model, solver: str, steps: int) -> np.ndarray:

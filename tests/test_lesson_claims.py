@@ -131,7 +131,7 @@ def ratios(x: np.ndarray, data: np.ndarray) -> tuple[float, float]:
     ours = np.mean([swd(s, data) for s in sets]) / floor
     d32 = np.asarray(data, np.float32)
     theirs = np.mean([quality.distance(samples=torch.from_numpy(s), data=d32) for s in sets])
-    return float(ours), float(theirs / quality.floor(data=d32, n=n, draws=16))
+    return float(ours), float(theirs / quality.floor(data=d32, n=n, draws=16).mean)
 
 
 # ------------------------------------------------------------ trained steps

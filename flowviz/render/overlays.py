@@ -24,15 +24,19 @@ from pyqtgraph.Qt import QtCore, QtGui
 
 Colour = tuple[int, int, int, int]
 MIN_POINT_SIZE = 10.0  # readable from the back of a room at 1280x720
+SMALLEST_POINT_SIZE = 4.0  # what a key in a thumbnail-sized export is drawn at
 MIN_PIXELS = 9.0  # the smallest text a key shrinks to, to fit its view
 MAX_WIDTH, MAX_HEIGHT, MAX_AREA = 0.45, 0.45, 0.08  # of the view's width, height, area
 
 
 def key_font(point_size: float | None = None) -> QtGui.QFont:
-    """The application font at point_size, or at least MIN_POINT_SIZE."""
+    """The application font at point_size (never below SMALLEST_POINT_SIZE: Qt sets a
+    subscript in a smaller whole point size, which must stay above 0 in a tiny frame), or
+    at least MIN_POINT_SIZE."""
     font = QtGui.QFont()
     base = font.pointSizeF() if font.pointSizeF() > 0 else MIN_POINT_SIZE
-    font.setPointSizeF(point_size if point_size else max(base, MIN_POINT_SIZE))
+    size = max(point_size, SMALLEST_POINT_SIZE) if point_size else max(base, MIN_POINT_SIZE)
+    font.setPointSizeF(size)
     return font
 
 

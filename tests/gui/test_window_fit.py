@@ -247,9 +247,13 @@ def test_wheel_over_the_loss_chart_scrolls_its_dock_and_ctrl_wheel_zooms(qtbot, 
         lo, hi = box.viewRange()[0]
         return lo <= steps[0] and hi >= steps[-1]
 
-    assert shows_every_step()
-    _wheel(chart.graphics.viewport())
-    assert area.verticalScrollBar().value() > 0  # the dock scrolled
+    qtbot.waitUntil(shows_every_step)  # the chart redraws on a timer after the open
+
+    def scrolled() -> bool:  # a wheel turn over the chart (again, while the layout settles)
+        _wheel(chart.graphics.viewport())
+        return area.verticalScrollBar().value() > 0
+
+    qtbot.waitUntil(scrolled)  # the dock scrolled
     assert not chart.zoomed() and shows_every_step()
     assert not chart.fit_button.isEnabled()
 

@@ -54,6 +54,9 @@ def test_train_pause_step_resume_stop(qtbot, window, trainer, backend):
     first = c.snapshot
     drawn = c.view.scene.particles.positions().copy()
     assert len(drawn) == 200 and c.view.current_frame() is not None
+    # a later snapshot, then a redraw (the view also redraws for other reasons: a refresh
+    # alone need not bring a new step)
+    qtbot.waitUntil(lambda: c.snapshot.step > first.step, timeout=WAIT)
     with qtbot.waitSignal(c.view.refreshed, timeout=WAIT):
         pass
     later = c.snapshot

@@ -278,6 +278,7 @@ def test_recent_files_keep_the_newest_eight(qtbot, window, tmp_path):
     c._fill_recent()
     actions = c.recent_menu.actions()
     assert [a.text() for a in actions][:2] == ["s9.flowviz", "s8.flowviz"]
+    window.player.play(False)  # t stays where the file puts it
     window.state.update(t=0.77)
     with qtbot.waitSignal(c.opened, timeout=WAIT):
         actions[3].trigger()  # s6, saved at t = 0

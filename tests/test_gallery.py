@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from reference_swd import swd
 
 from flowviz import sessions
 from flowviz.core.inference import InferenceField
@@ -21,19 +22,6 @@ GALLERY = sorted((Path(__file__).resolve().parents[1] / "assets" / "sessions").g
 BOUND = 1.5
 SAMPLES, FLOOR_DRAWS = 2000, 64
 STRAY = 0.4  # data units (the gallery's data spans ~6): a visible gap on screen
-
-
-def _swd(a: np.ndarray, b: np.ndarray, projections: int = 512) -> float:
-    """SW_2: root mean over fixed random directions of the squared 1D W_2 between the
-    projected quantile functions on a common grid."""
-    ang = np.random.default_rng(2024).uniform(0, np.pi, projections)
-    theta = np.stack([np.cos(ang), np.sin(ang)])
-    pa, pb = np.sort(a @ theta, axis=0), np.sort(b @ theta, axis=0)
-    k = max(len(pa), len(pb))
-    q = (np.arange(k) + 0.5) / k
-    qa = pa[np.minimum((q * len(pa)).astype(int), len(pa) - 1)]
-    qb = pb[np.minimum((q * len(pb)).astype(int), len(pb) - 1)]
-    return float(np.sqrt(np.mean((qa - qb) ** 2)))
 
 
 def _midpoint(field: InferenceField, x: np.ndarray, steps: int = 64) -> np.ndarray:
@@ -77,12 +65,12 @@ def test_a_gallery_network_reproduces_its_data(path):
     field = InferenceField(trained["weights"], trained["config"].model)
     x1 = _midpoint(field, x0)
     assert np.isfinite(x1).all()
-    ours = np.mean([_swd(x1[k * n : (k + 1) * n], data) for k in range(sets)])
+    ours = np.mean([swd(x1[k * n : (k + 1) * n], data) for k in range(sets)])
     ends = [
         data[rng.integers(0, n, n)] + sigma * rng.standard_normal((n, 2))
         for _ in range(FLOOR_DRAWS)
     ]
-    floor = np.mean([_swd(e, data) for e in ends])
+    floor = np.mean([swd(e, data) for e in ends])
     assert ours <= BOUND * floor, f"{path.stem}: {ours / floor:.2f}x the floor"
 
     r = STRAY + 3 * sigma

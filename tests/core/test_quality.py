@@ -5,6 +5,7 @@ a perfect sampler that reads 1x within the stated band, and a bad one that reads
 import numpy as np
 import pytest
 import torch
+from reference_swd import swd
 
 from flowviz.core import data as datasets
 from flowviz.core import metrics, quality
@@ -15,18 +16,6 @@ SIGMAS = [0.0, 0.2, 0.5]
 @pytest.fixture(scope="module")
 def moons():
     return datasets.preset("moons", 400, seed=3).numpy()
-
-
-def _swd(a, b, projections=512, seed=99):
-    """An independent SW_2 (own directions, numpy, quantiles on a common grid)."""
-    ang = np.random.default_rng(seed).uniform(0, np.pi, projections)
-    theta = np.stack([np.cos(ang), np.sin(ang)])
-    pa, pb = np.sort(a @ theta, axis=0), np.sort(b @ theta, axis=0)
-    k = max(len(pa), len(pb))
-    q = (np.arange(k) + 0.5) / k
-    qa = pa[np.minimum((q * len(pa)).astype(int), len(pa) - 1)]
-    qb = pb[np.minimum((q * len(pb)).astype(int), len(pb) - 1)]
-    return float(np.sqrt(np.mean((qa - qb) ** 2)))
 
 
 def _perfect(data, sigma, n, rng):
@@ -40,7 +29,7 @@ def test_the_floor_is_the_mean_distance_of_the_exact_end_point(moons, sigma):
     n = quality.sample_count(len(moons))
     f = quality.floor(data=moons, n=n, sigma_min=sigma)
     rng = np.random.default_rng(5)
-    ours = np.array([_swd(_perfect(moons, sigma, n, rng), moons) for _ in range(64)])
+    ours = np.array([swd(_perfect(moons, sigma, n, rng), moons, seed=99) for _ in range(64)])
     err = np.hypot(ours.std() / 8, f.spread / np.sqrt(f.draws))
     assert abs(f.mean - ours.mean()) <= 3 * err + 0.02 * ours.mean()  # + directions' bias
     assert f.spread == pytest.approx(ours.std(ddof=1), rel=0.5)

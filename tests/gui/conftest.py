@@ -61,3 +61,15 @@ def window(qtbot, settings):
 
 def data_of(window) -> np.ndarray:
     return np.array(window.state.data)
+
+
+@pytest.fixture
+def trainer(window):
+    """The window's training controller with a small, fast model that runs until stopped."""
+    c = window.extensions["training"]
+    p = c.panel
+    p.width_box.setValue(32)
+    p.depth_box.setValue(2)
+    p.batch_box.setValue(64)
+    p.steps_box.setValue(0)
+    return c

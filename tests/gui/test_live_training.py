@@ -18,18 +18,6 @@ from flowviz.session import LearnedOptions
 WAIT = 90_000
 
 
-@pytest.fixture
-def trainer(window):
-    """The window's training controller with a small, fast model that runs until stopped."""
-    c = window.extensions["training"]
-    p = c.panel
-    p.width_box.setValue(32)
-    p.depth_box.setValue(2)
-    p.batch_box.setValue(64)
-    p.steps_box.setValue(0)
-    return c
-
-
 def _finite(weights) -> bool:
     return all(bool(torch.isfinite(w).all()) for w in weights.values())
 

@@ -42,17 +42,6 @@ def test_the_error_map_box_says_in_words_what_it_shows(window):
     assert "|v_θ" in box.toolTip() or "|v<sub>θ" in box.toolTip()  # the formula, on hover
 
 
-@pytest.fixture
-def trainer(window):
-    c = window.extensions["training"]
-    p = c.panel
-    p.width_box.setValue(32)
-    p.depth_box.setValue(2)
-    p.batch_box.setValue(64)
-    p.steps_box.setValue(0)  # until stopped
-    return c
-
-
 def _step_in_progress(c) -> int:
     found = re.search(r"Step (\d+)", c.panel.progress.text())
     return int(found[1]) if found else -1
